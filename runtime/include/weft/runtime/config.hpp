@@ -1,0 +1,19 @@
+// weft/runtime/config.hpp: how a Runtime is built.
+//
+//   weft::Runtime rt{weft::Config{.workers = 4, .stack_size = 512 * 1024}};
+#pragma once
+
+#include <cstddef>
+
+namespace weft {
+
+// Config: every field has a working default.
+struct Config {
+  // workers: worker threads (one io_uring ring each). 0: one per core the process may run on.
+  unsigned workers = 0;
+  // stack_size: usable bytes per fiber stack (virtual; pages are committed as the fiber touches
+  // them). At least 16 KiB. A fiber that overflows it is reported by name, never corrupts memory.
+  std::size_t stack_size = 256 * 1024;
+};
+
+}  // namespace weft

@@ -1,0 +1,12 @@
+// weft/weft.hpp: the whole public API.
+//
+//   #include <weft/weft.hpp>
+//   int main() { return weft::run([] { return weft::spawn([] { return 0; }).join(); }); }
+#pragma once
+
+#include <weft/runtime/config.hpp>
+#include <weft/runtime/join_handle.hpp>
+#include <weft/runtime/runtime.hpp>
+#include <weft/sched/error.hpp>
+#include <weft/sched/spawn_options.hpp>
+#include <weft/sched/this_fiber.hpp>

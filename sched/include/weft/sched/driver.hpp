@@ -1,0 +1,39 @@
+// weft/sched/driver.hpp: what a worker sleeps in when it has nothing to run.
+//
+// Each worker owns one Driver. The scheduler calls park() on the worker's own thread with the
+// deadline of that worker's next timer, and unpark() from any thread to end such a wait early. io/
+// implements this with the worker's io_uring ring (park = submit pending SQEs and wait for a CQE) or
+// with epoll; sched/ provides make_eventfd_driver() so the scheduler runs on its own.
+//
+// Contract: park() may return early for any reason (the worker loops). An unpark() that happens
+// before or during park() makes that park() (or the next one) return promptly: no wake-up is lost.
+//
+// Thread-safety: park()/poll() only on the owning worker thread; unpark() from any thread.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+
+namespace weft::sched {
+
+// Driver: the per-worker parking mechanism.
+class Driver {
+ public:
+  virtual ~Driver() = default;
+  // park: blocks the worker until unpark(), `deadline` (time_point::max(): none), or other progress.
+  virtual void park(std::chrono::steady_clock::time_point deadline) = 0;
+  // unpark: ends a current or the next park(). Thread-safe, never blocks.
+  virtual void unpark() noexcept = 0;
+  // poll: makes non-blocking progress (e.g. reaps completions) between fibers. Owner thread only.
+  virtual void poll() {}
+};
+
+// DriverFactory: builds the driver of worker `index`; called on that worker's thread.
+using DriverFactory = std::function<std::unique_ptr<Driver>(unsigned index)>;
+
+// make_eventfd_driver: a driver that waits with ppoll() on an EventSource. Throws std::system_error
+// if the eventfd cannot be created.
+std::unique_ptr<Driver> make_eventfd_driver();
+
+}  // namespace weft::sched

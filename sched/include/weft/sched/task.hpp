@@ -1,0 +1,121 @@
+// weft/sched/task.hpp: the unit the scheduler runs as a fiber.
+//
+// A Task is one spawned function. It gets a fiber (a pooled stack and a saved context) when it
+// first runs, not when it is spawned, and gives the stack back when it ends, so a spawned but not
+// yet started task costs only this object and its callable.
+//
+// Lifetime: intrusively reference counted. spawn() hands out two references, one for the scheduler
+// (dropped when the task has finished and been published) and one for the JoinHandle. Wakers hold
+// their own references, so a wake-up can never touch a freed task.
+//
+// State machine of the fiber (FiberCore::state), which makes a migrating fiber safe:
+//   queued --(a worker pops it)--> running --(park)--> parking --(switch-out done)--> parked
+//   parked --(unpark)--> queued;  running --(yield)--> queued;  running --(return)--> finished
+// A fiber in `parking` is still on its worker's CPU: an unpark that arrives then only sets the
+// NOTIFIED bit, and the worker that completes the switch-out re-queues it. So no thread can resume a
+// fiber before its switch-out has completed. NOTIFIED on a running fiber is the park permit: the
+// next park() returns at once (unpark-before-park is never lost).
+//
+// Thread-safety: the public members are safe from any thread. Users never see this type: they hold
+// JoinHandle<T> (weft/runtime/join_handle.hpp).
+#pragma once
+
+#include <weft/sched/error.hpp>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <string>
+
+namespace weft {
+
+// FiberId: a task's process-unique id, never 0 (0 means "not a fiber").
+using FiberId = std::uint64_t;
+
+namespace sched {
+
+class Scheduler;
+class Task;
+class Worker;
+
+// FiberCore: the scheduler's per-task bookkeeping. Only sched/src touches it.
+struct FiberCore {
+  enum State : std::uint32_t { kQueued = 0, kRunning = 1, kParking = 2, kParked = 3, kFinished = 4 };
+  static constexpr std::uint32_t kStateMask = 0x7;
+  static constexpr std::uint32_t kNotified = 0x8;
+
+  std::atomic<std::uint32_t> state{kQueued};
+  std::atomic<std::uint32_t> refs{2};
+  std::atomic<bool> cancel_requested{false};
+  bool started = false;
+  std::uint32_t home_worker = 0;  // the worker it last ran on: remote wake-ups go to its inbox
+  FiberId id = 0;
+  Scheduler* scheduler = nullptr;
+  void* context = nullptr;       // saved machine context while not running
+  void* stack_base = nullptr;    // lowest address of the stack mapping, guard page included
+  std::size_t stack_size = 0;    // usable bytes above the guard
+  void* asan_fake_stack = nullptr;
+  void* tsan_fiber = nullptr;
+  std::atomic<std::uintptr_t> joiner{0};  // a Waker's bits, or kJoinDone once finished
+  Task* registry_prev = nullptr;  // live-task registry links (started tasks only)
+  Task* registry_next = nullptr;
+  std::unique_ptr<std::string> name;  // only when the spawner named it
+};
+
+// Task: base of every spawned function. Subclasses implement run() and abandon().
+class Task {
+ public:
+  Task(const Task&) = delete;
+  Task& operator=(const Task&) = delete;
+
+  // id: the task's FiberId (assigned by spawn).
+  FiberId id() const noexcept { return core_.id; }
+  // name: the name given in SpawnOptions, or "" when none was given.
+  const std::string& name() const noexcept;
+
+  // is_finished: true once the task's function returned or threw (or it was cancelled before it
+  // started) and its result is published. Acquire: the result is visible afterwards.
+  bool is_finished() const noexcept;
+
+  // request_cancel: asks the task to stop. A task that has not started never runs; a task blocked
+  // in a cancellation point wakes and that call returns errc::cancelled. Never blocks.
+  void request_cancel() noexcept;
+  bool cancel_requested() const noexcept { return core_.cancel_requested.load(std::memory_order_acquire); }
+
+  // wait_finished: blocks until is_finished(). In a fiber it suspends only that fiber, on a plain
+  // thread it blocks the thread. Returns errc::cancelled when the *waiting* fiber is cancelled
+  // first (the task itself is left running).
+  Result<void> wait_finished() noexcept;
+
+  void ref() noexcept { core_.refs.fetch_add(1, std::memory_order_relaxed); }
+  // unref: pairs with every ref(); the acq_rel decrement orders all uses before the delete.
+  void unref() noexcept {
+    if (core_.refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+  }
+
+  FiberCore& core() noexcept { return core_; }
+
+  // kJoinDone: FiberCore::joiner once finished (a Waker's bits are a pointer or odd, never 2).
+  static constexpr std::uintptr_t kJoinDone = 2;
+
+ protected:
+  Task() = default;
+  virtual ~Task();
+
+  // run: the task's body, called once on its fiber. Must not throw: store the exception.
+  virtual void run() noexcept = 0;
+  // abandon: called instead of run() when the task will never run: cancelled before it started
+  // (`why` is null: store errc::cancelled) or no fiber could be made for it (`why` says why, e.g.
+  // a std::system_error for ENOMEM). Must store the result and release the callable.
+  virtual void abandon(std::exception_ptr why) noexcept = 0;
+
+ private:
+  friend class Worker;
+  friend class Scheduler;
+  FiberCore core_;
+};
+
+}  // namespace sched
+}  // namespace weft

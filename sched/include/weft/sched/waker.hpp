@@ -1,0 +1,85 @@
+// weft/sched/waker.hpp: park the calling fiber or thread, and wake it from anywhere.
+//
+// This is the one blocking primitive everything else (join, sleep, the sync wait queue, channels)
+// is built on. It works the same for a fiber (which suspends; its worker runs other fibers) and for a
+// plain thread (which blocks on a futex), so every primitive built on it works from both.
+//
+// Semantics are those of a permit (like Rust's thread::park): wake() makes the permit available and
+// resumes the context if it is parked; park() consumes the permit or waits for it. A wake() that
+// arrives before the park() is therefore never lost, and park() may return spuriously: callers loop
+// on their own condition.
+//
+// Thread-safety: Waker is a move-only owning handle; wake() may be called from any thread, any
+// number of times. A Waker keeps its fiber's or thread's wake state alive, so waking a context that
+// has since moved on (or ended) is harmless.
+//
+//   weft::sched::Waker w = weft::sched::Waker::current();
+//   publish(std::move(w));                 // someone calls w.wake() later
+//   while (!ready()) weft::sched::park();
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+
+namespace weft::sched {
+
+class Task;
+
+// Waker: an owning handle that wakes one fiber or thread.
+class Waker {
+ public:
+  Waker() noexcept = default;
+  Waker(Waker&& other) noexcept : bits_(other.bits_) { other.bits_ = 0; }
+  Waker& operator=(Waker&& other) noexcept;
+  Waker(const Waker&) = delete;
+  Waker& operator=(const Waker&) = delete;
+  ~Waker() { reset(); }
+
+  // current: a Waker for the calling fiber, or for the calling thread outside fibers.
+  static Waker current();
+
+  // wake: makes the permit available and resumes the context if it is parked. Never blocks.
+  void wake() const noexcept;
+  // clone: another handle to the same context.
+  Waker clone() const noexcept;
+  // reset: drops the handle (the context is not woken).
+  void reset() noexcept;
+  explicit operator bool() const noexcept { return bits_ != 0; }
+  bool same_context(const Waker& other) const noexcept { return bits_ == other.bits_; }
+
+  // into_bits / from_bits: move the reference through an atomic word (e.g. a join slot).
+  std::uintptr_t into_bits() && noexcept {
+    auto b = bits_;
+    bits_ = 0;
+    return b;
+  }
+  static Waker from_bits(std::uintptr_t bits) noexcept {
+    Waker w;
+    w.bits_ = bits;
+    return w;
+  }
+
+ private:
+  std::uintptr_t bits_ = 0;  // Task* (fiber) or ThreadParker* | 1 (plain thread)
+};
+
+// park: suspends the calling fiber (or blocks the calling thread) until its permit is available,
+// then consumes it. May return spuriously.
+void park();
+
+// park_until: as park(), but returns no later than about `deadline`. Returns false when the
+// deadline passed (a wake may have raced with it; callers re-check their condition either way).
+bool park_until(std::chrono::steady_clock::time_point deadline);
+
+// saturating_deadline: now + d without overflow (huge durations become time_point::max()).
+std::chrono::steady_clock::time_point saturating_deadline(std::chrono::steady_clock::duration d) noexcept;
+template <class Rep, class Period>
+std::chrono::steady_clock::time_point deadline_after(std::chrono::duration<Rep, Period> d) noexcept {
+  using D = std::chrono::steady_clock::duration;
+  if (d <= std::chrono::duration<Rep, Period>::zero()) return std::chrono::steady_clock::now();
+  if (std::chrono::duration<long double, std::nano>(d) >= std::chrono::duration<long double, std::nano>(D::max()))
+    return std::chrono::steady_clock::time_point::max();
+  return saturating_deadline(std::chrono::ceil<D>(d));
+}
+
+}  // namespace weft::sched

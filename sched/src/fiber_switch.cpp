@@ -1,0 +1,75 @@
+#include "fiber_switch.hpp"
+
+#include <boost/context/detail/fcontext.hpp>
+
+#include <atomic>
+
+#if defined(WEFT_ASAN)
+#include <sanitizer/common_interface_defs.h>
+#endif
+#if defined(WEFT_TSAN)
+#include <sanitizer/tsan_interface.h>
+#endif
+
+namespace weft::sched::fiber_switch {
+namespace bctx = boost::context::detail;
+
+namespace {
+// Every fiber starts in the same entry (the worker's), so it is kept once rather than per fiber.
+std::atomic<Entry> g_entry{nullptr};
+
+void trampoline(bctx::transfer_t t) {
+  g_entry.load(std::memory_order_relaxed)(t.fctx);
+  __builtin_unreachable();
+}
+}  // namespace
+
+void* make(void* stack_bottom, std::size_t size, Entry entry) noexcept {
+  g_entry.store(entry, std::memory_order_relaxed);
+  return bctx::make_fcontext(static_cast<char*>(stack_bottom) + size, size, &trampoline);
+}
+
+void* jump(const Side& from, const Side& to) noexcept {
+#if defined(WEFT_ASAN)
+  __sanitizer_start_switch_fiber(from.asan_fake_stack, to.stack_bottom, to.stack_size);
+#endif
+#if defined(WEFT_TSAN)
+  __tsan_switch_to_fiber(to.tsan_fiber, 0);
+#endif
+  (void)from;
+  return bctx::jump_fcontext(to.context, nullptr).fctx;
+}
+
+void landed(void* asan_fake_stack) noexcept {
+#if defined(WEFT_ASAN)
+  __sanitizer_finish_switch_fiber(asan_fake_stack, nullptr, nullptr);
+#else
+  (void)asan_fake_stack;
+#endif
+}
+
+void* tsan_create() noexcept {
+#if defined(WEFT_TSAN)
+  return __tsan_create_fiber(0);
+#else
+  return nullptr;
+#endif
+}
+
+void tsan_destroy(void* fiber) noexcept {
+#if defined(WEFT_TSAN)
+  if (fiber) __tsan_destroy_fiber(fiber);
+#else
+  (void)fiber;
+#endif
+}
+
+void* tsan_current() noexcept {
+#if defined(WEFT_TSAN)
+  return __tsan_get_current_fiber();
+#else
+  return nullptr;
+#endif
+}
+
+}  // namespace weft::sched::fiber_switch

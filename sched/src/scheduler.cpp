@@ -1,0 +1,194 @@
+#include "scheduler_impl.hpp"
+#include "worker.hpp"
+
+#include <weft/sched/waker.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <latch>
+#include <stdexcept>
+#include <thread>
+
+#include <sched.h>
+
+namespace weft::sched {
+namespace {
+
+std::atomic<FiberId> g_next_id{1};
+
+unsigned available_cores() {
+  cpu_set_t set;
+  if (::sched_getaffinity(0, sizeof set, &set) == 0) {
+    const int n = CPU_COUNT(&set);
+    if (n > 0) return static_cast<unsigned>(n);
+  }
+  const unsigned hc = std::thread::hardware_concurrency();
+  return hc ? hc : 1;
+}
+
+}  // namespace
+
+// ---- TaskRegistry ----------------------------------------------------------------------------
+
+void TaskRegistry::add(Task* t) {
+  Shard& s = shard_of(t);
+  std::lock_guard lock(s.mu);
+  FiberCore& c = t->core();
+  c.registry_prev = nullptr;
+  c.registry_next = s.head;
+  if (s.head) s.head->core().registry_prev = t;
+  s.head = t;
+}
+
+void TaskRegistry::remove(Task* t) {
+  Shard& s = shard_of(t);
+  std::lock_guard lock(s.mu);
+  FiberCore& c = t->core();
+  if (c.registry_prev) {
+    c.registry_prev->core().registry_next = c.registry_next;
+  } else {
+    s.head = c.registry_next;
+  }
+  if (c.registry_next) c.registry_next->core().registry_prev = c.registry_prev;
+  c.registry_prev = c.registry_next = nullptr;
+}
+
+// ---- Scheduler::Impl ------------------------------------------------------------------------
+
+Scheduler::Impl::Impl(Options opts)
+    : options(std::move(opts)),
+      nworkers(options.workers ? options.workers : available_cores()),
+      slabs(options.stack_size),
+      idle(nworkers) {}
+
+void Scheduler::Impl::schedule_remote(Task* t) {
+  workers[t->core().home_worker % nworkers]->post_inbox(t);
+  notify_work();
+}
+
+void Scheduler::Impl::notify_work() {
+  const int index = idle.worker_to_notify();
+  if (index < 0) return;
+  workers[index]->count_wakeup();
+  workers[index]->unpark();
+}
+
+bool Scheduler::Impl::has_work_anywhere() const {
+  if (inject.size_approx() > 0) return true;
+  for (const auto& w : workers) {
+    if (w->has_stealable_work()) return true;
+  }
+  return false;
+}
+
+void Scheduler::Impl::complete(Task* t) {
+  FiberCore& c = t->core();
+  c.state.store(FiberCore::kFinished, std::memory_order_release);
+  // acq_rel: releases the result to the joiner (pairs with the acquire in Task::is_finished) and
+  // acquires the joiner's registration.
+  const std::uintptr_t joiner = c.joiner.exchange(Task::kJoinDone, std::memory_order_acq_rel);
+  if (joiner != 0) Waker::from_bits(joiner).wake();
+  // seq_cst pairs with shutdown()'s store of shutting_down / load of live (scheduler_impl.hpp, 3).
+  if (live.fetch_sub(1, std::memory_order_seq_cst) == 1 && shutting_down.load(std::memory_order_seq_cst)) {
+    live.notify_all();
+  }
+  t->unref();
+}
+
+void Scheduler::Impl::abandon(Task* t, std::exception_ptr why) {
+  t->abandon(std::move(why));
+  complete(t);
+}
+
+// ---- Scheduler -----------------------------------------------------------------------------
+
+Scheduler::Scheduler(Options options) : impl_(std::make_unique<Impl>(std::move(options))) {
+  Impl& s = *impl_;
+  s.owner = this;
+  s.workers.reserve(s.nworkers);
+  for (unsigned i = 0; i < s.nworkers; ++i) s.workers.push_back(std::make_unique<Worker>(s, i));
+  std::latch ready(s.nworkers);
+  std::mutex error_mu;
+  std::exception_ptr first_error;
+  for (auto& w : s.workers) {
+    w->start([&](std::exception_ptr e) {
+      if (e) {
+        std::lock_guard lock(error_mu);
+        if (!first_error) first_error = e;
+      }
+      ready.count_down();
+    });
+  }
+  ready.wait();
+  if (first_error) {
+    s.stop.store(true, std::memory_order_release);
+    for (auto& w : s.workers) w->unpark();
+    for (auto& w : s.workers) w->join();
+    s.shut_down_done.store(true);
+    std::rethrow_exception(first_error);
+  }
+}
+
+Scheduler::~Scheduler() {
+  if (current() == this) {
+    std::fputs("weft: a Runtime/Scheduler was destroyed from one of its own fibers\n", stderr);
+    std::abort();
+  }
+  shutdown();
+}
+
+void Scheduler::spawn(Task* task, SpawnOptions options) {
+  Impl& s = *impl_;
+  FiberCore& c = task->core();
+  c.id = g_next_id.fetch_add(1, std::memory_order_relaxed);
+  c.scheduler = this;
+  if (!options.name.empty()) c.name = std::make_unique<std::string>(std::move(options.name));
+  // Increment before reading shutting_down: see the shutdown protocol (scheduler_impl.hpp, 3).
+  s.live.fetch_add(1, std::memory_order_seq_cst);
+  if (s.shutting_down.load(std::memory_order_seq_cst)) {
+    s.abandon(task, nullptr);
+    return;
+  }
+  Worker* w = current_worker();
+  if (w && &w->scheduler() == &s) {
+    c.home_worker = w->index();
+    w->schedule_back(task);
+  } else {
+    s.inject.enqueue(task);
+    s.notify_work();
+  }
+}
+
+void Scheduler::shutdown() {
+  Impl& s = *impl_;
+  if (current() == this) throw std::logic_error("weft: Scheduler::shutdown called from one of its own fibers");
+  std::lock_guard lock(s.shutdown_mu);
+  if (s.shut_down_done.load()) return;
+  s.shutting_down.store(true, std::memory_order_seq_cst);
+  s.registry.for_each([](Task* t) { t->request_cancel(); });
+  for (std::uint64_t v; (v = s.live.load(std::memory_order_seq_cst)) != 0;) {
+    s.live.wait(v, std::memory_order_seq_cst);
+  }
+  s.stop.store(true, std::memory_order_release);
+  for (auto& w : s.workers) w->unpark();
+  for (auto& w : s.workers) w->join();
+  s.shut_down_done.store(true);
+}
+
+unsigned Scheduler::workers() const noexcept { return impl_->nworkers; }
+std::size_t Scheduler::stack_size() const noexcept { return impl_->slabs.stack_size(); }
+std::uint64_t Scheduler::live_tasks() const noexcept { return impl_->live.load(std::memory_order_relaxed); }
+
+std::vector<WorkerStats> Scheduler::stats() const {
+  std::vector<WorkerStats> out;
+  out.reserve(impl_->workers.size());
+  for (const auto& w : impl_->workers) out.push_back(w->stats());
+  return out;
+}
+
+Scheduler* Scheduler::current() noexcept {
+  Worker* w = current_worker();
+  return w ? w->scheduler().owner : nullptr;
+}
+
+}  // namespace weft::sched

@@ -1,0 +1,83 @@
+#include "stack_pool.hpp"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <system_error>
+
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102
+#endif
+
+namespace weft::sched {
+
+std::size_t Stack::guard_size() noexcept {
+  static const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  return page * Stack::kGuardPages;
+}
+
+namespace {
+std::size_t round_to_pages(std::size_t n) {
+  static const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  return (n + page - 1) / page * page;
+}
+}  // namespace
+
+StackSlabs::StackSlabs(std::size_t stack_size) : stack_size_(round_to_pages(stack_size)) {}
+
+StackSlabs::~StackSlabs() {
+  for (auto [addr, len] : slabs_) ::munmap(addr, len);
+}
+
+void StackSlabs::carve(std::vector<Stack>& out) {
+  const std::size_t guard = Stack::guard_size();
+  const std::size_t stride = guard + stack_size_;
+  const std::size_t len = stride * kStacksPerSlab;
+  void* slab = ::mmap(nullptr, len, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+  if (slab == MAP_FAILED) throw std::system_error(errno, std::system_category(), "weft: mmap fiber stacks");
+  std::lock_guard lock(mu_);
+  for (std::size_t i = 0; i < kStacksPerSlab; ++i) {
+    char* base = static_cast<char*>(slab) + i * stride;
+    int rc = -1;
+    if (guard_madvise_) {
+      rc = ::madvise(base, guard, MADV_GUARD_INSTALL);
+      if (rc != 0) guard_madvise_ = false;  // kernel before 6.13: fall back for good
+    }
+    if (rc != 0 && ::mprotect(base, guard, PROT_NONE) != 0) {
+      const int err = errno;
+      ::munmap(slab, len);
+      throw std::system_error(err, std::system_category(), "weft: install stack guard page");
+    }
+  }
+  slabs_.emplace_back(slab, len);
+  for (std::size_t i = 0; i < kStacksPerSlab; ++i) {
+    out.push_back(Stack{static_cast<char*>(slab) + i * stride, stack_size_});
+  }
+}
+
+Stack StackPool::acquire(bool* carved) {
+  *carved = false;
+  if (free_.empty()) {
+    slabs_.carve(free_);
+    *carved = true;
+  }
+  Stack s = free_.back();
+  free_.pop_back();
+  return s;
+}
+
+void StackPool::release(Stack s) noexcept {
+  if (free_.size() >= kWarmStacks) {
+    // Keep the address range, give the pages back: a burst of many fibers must not pin its memory.
+    ::madvise(s.bottom(), s.size, MADV_DONTNEED);
+  }
+  try {
+    free_.push_back(s);
+  } catch (...) {
+    // Out of memory for the free list: the stack stays mapped in its slab (freed at shutdown).
+  }
+}
+
+}  // namespace weft::sched

@@ -1,0 +1,66 @@
+// stack_pool.hpp: fiber stacks, carved from large slabs, with a guard page below each.
+//
+// StackSlabs (one per scheduler) maps slabs of kStacksPerSlab stacks and unmaps them all when the
+// scheduler is destroyed. Guards are installed with MADV_GUARD_INSTALL where the kernel has it
+// (6.13+): it splits no mapping, so a million fibers do not run into vm.max_map_count. Older kernels
+// get mprotect(PROT_NONE) guards, which split the slab's mapping at every guard.
+//
+// StackPool (one per worker, owner thread only) reuses stacks LIFO so a tiny task that never
+// suspends keeps running on one warm stack. Beyond kWarmStacks pooled stacks, a released stack's
+// pages are given back to the kernel (MADV_DONTNEED) but its address range is kept for reuse.
+// Stacks migrate between pools with their fibers; any pool can take any stack.
+#pragma once
+
+#include <cstddef>
+#include <mutex>
+#include <vector>
+
+namespace weft::sched {
+
+struct Stack {
+  void* base = nullptr;     // lowest address: the guard pages start here
+  std::size_t size = 0;     // usable bytes above the guard
+  void* top() const noexcept { return static_cast<char*>(base) + guard_size() + size; }
+  void* bottom() const noexcept { return static_cast<char*>(base) + guard_size(); }
+  // guard_size: kGuardPages pages. More than one, so that a frame somewhat larger than a page
+  // still lands in the guard instead of the neighbouring stack of the slab.
+  static std::size_t guard_size() noexcept;
+  static constexpr std::size_t kGuardPages = 4;
+};
+
+class StackSlabs {
+ public:
+  explicit StackSlabs(std::size_t stack_size);
+  ~StackSlabs();
+  StackSlabs(const StackSlabs&) = delete;
+  StackSlabs& operator=(const StackSlabs&) = delete;
+
+  // carve: maps a new slab and appends its stacks to `out`. Throws std::system_error (ENOMEM).
+  void carve(std::vector<Stack>& out);
+  std::size_t stack_size() const noexcept { return stack_size_; }
+  bool uses_guard_madvise() const noexcept { return guard_madvise_; }
+
+  static constexpr std::size_t kStacksPerSlab = 32;
+
+ private:
+  const std::size_t stack_size_;
+  bool guard_madvise_ = true;
+  std::mutex mu_;
+  std::vector<std::pair<void*, std::size_t>> slabs_;
+};
+
+class StackPool {
+ public:
+  explicit StackPool(StackSlabs& slabs) : slabs_(slabs) {}
+  // acquire: a stack from the pool, carving a new slab when empty. Sets *carved when it did.
+  Stack acquire(bool* carved);
+  void release(Stack s) noexcept;
+
+  static constexpr std::size_t kWarmStacks = 64;
+
+ private:
+  StackSlabs& slabs_;
+  std::vector<Stack> free_;
+};
+
+}  // namespace weft::sched

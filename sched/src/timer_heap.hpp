@@ -1,0 +1,69 @@
+// timer_heap.hpp: one worker's pending deadlines (sleeps, park_until).
+//
+// A TimerEntry lives on the waiting fiber's stack. Only the owning worker fires entries, but the
+// fiber may have migrated by the time it removes its entry, so insert/remove/fire take a mutex
+// (uncontended in the common case: the owner inserts and fires; removal is remote only after a
+// migration).
+//
+// Why the entry is never used after its fiber returned: the fiber leaves park_until() only after
+// either seeing `fired` or removing the entry under the mutex. fire_expired() sets `fired` and takes
+// a reference on the task under the same mutex and never touches the entry after unlocking; the
+// wake-up it then sends goes through that reference.
+//
+// `earliest_` caches the top deadline so the worker loop can check for expiry without locking.
+//
+// Thread-safety: all members are safe from any thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <mutex>
+#include <vector>
+
+namespace weft::sched {
+
+class Task;
+class TimerHeap;
+
+struct TimerEntry {
+  std::chrono::steady_clock::time_point deadline;
+  Task* task = nullptr;
+  TimerHeap* heap = nullptr;
+  std::size_t index = kNotQueued;
+  std::atomic<bool> fired{false};  // release store in fire_expired pairs with the waiter's acquire load
+  static constexpr std::size_t kNotQueued = ~std::size_t{0};
+};
+
+class TimerHeap {
+ public:
+  using time_point = std::chrono::steady_clock::time_point;
+
+  void insert(TimerEntry* e);
+  // remove: false when the entry already fired.
+  bool remove(TimerEntry* e);
+  // fire_expired: pops every entry due at `now`, marks it fired and appends its task, with a
+  // reference the caller must drop, to `out`.
+  void fire_expired(time_point now, std::vector<Task*>& out);
+  // next_deadline: the earliest pending deadline, time_point::max() when none. Lock-free.
+  time_point next_deadline() const noexcept {
+    return time_point(time_point::duration(earliest_.load(std::memory_order_acquire)));
+  }
+  std::size_t size();
+
+ private:
+  void sift_up(std::size_t i);
+  void sift_down(std::size_t i);
+  void place(std::size_t i, TimerEntry* e) {
+    heap_[i] = e;
+    e->index = i;
+  }
+  void publish_earliest();
+  void erase_at(std::size_t i);
+
+  std::mutex mu_;
+  std::vector<TimerEntry*> heap_;
+  std::atomic<time_point::rep> earliest_{time_point::max().time_since_epoch().count()};
+};
+
+}  // namespace weft::sched

@@ -1,0 +1,229 @@
+// waker.cpp: Waker, park() and park_until() for fibers and plain threads.
+//
+// Plain threads: a ThreadParker per thread (heap, reference counted so a Waker may outlive the
+// thread) holding a futex word with Rust's park protocol: EMPTY -> PARKED (waiting) and
+// NOTIFIED (permit). unpark: exchange(NOTIFIED) and FUTEX_WAKE only when it was PARKED.
+//
+// Fibers: the FiberCore state machine described in weft/sched/task.hpp.
+#include <weft/sched/task.hpp>
+#include <weft/sched/waker.hpp>
+
+#include "timer_heap.hpp"
+#include "wake.hpp"
+#include "worker.hpp"
+
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <climits>
+
+namespace weft::sched {
+namespace {
+
+struct ThreadParker {
+  enum : std::uint32_t { kEmpty = 0, kParked = 1, kNotified = 2 };
+  std::atomic<std::uint32_t> state{kEmpty};
+  std::atomic<std::uint32_t> refs{1};
+
+  void ref() noexcept { refs.fetch_add(1, std::memory_order_relaxed); }
+  void unref() noexcept {
+    if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+  }
+};
+
+struct ThreadParkerHolder {
+  ThreadParker* parker = nullptr;
+  ~ThreadParkerHolder() {
+    if (parker) parker->unref();
+  }
+};
+thread_local ThreadParkerHolder t_parker;
+
+ThreadParker* this_thread_parker() {
+  if (!t_parker.parker) t_parker.parker = new ThreadParker;
+  return t_parker.parker;
+}
+
+void futex_wait(std::atomic<std::uint32_t>* word, std::uint32_t expected, const timespec* abs_monotonic) {
+  // FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC deadline (steady_clock on Linux).
+  ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG, expected,
+            abs_monotonic, nullptr, FUTEX_BITSET_MATCH_ANY);
+}
+
+void futex_wake_one(std::atomic<std::uint32_t>* word) {
+  ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAKE | FUTEX_PRIVATE_FLAG, 1);
+}
+
+// thread_park_until: returns false when the deadline passed without a permit.
+bool thread_park_until(std::chrono::steady_clock::time_point deadline, bool timed) {
+  ThreadParker* p = this_thread_parker();
+  // acquire pairs with the release exchange in unpark: what the waker wrote is visible.
+  std::uint32_t expected = ThreadParker::kNotified;
+  if (p->state.compare_exchange_strong(expected, ThreadParker::kEmpty, std::memory_order_acquire)) return true;
+  expected = ThreadParker::kEmpty;
+  if (!p->state.compare_exchange_strong(expected, ThreadParker::kParked, std::memory_order_acquire)) {
+    p->state.store(ThreadParker::kEmpty, std::memory_order_relaxed);  // it was NOTIFIED
+    std::atomic_thread_fence(std::memory_order_acquire);
+    return true;
+  }
+  timespec ts{};
+  if (timed) {
+    const auto ns = deadline.time_since_epoch() / std::chrono::nanoseconds(1);
+    ts.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
+    ts.tv_nsec = static_cast<long>(ns % 1'000'000'000);
+  }
+  for (;;) {
+    futex_wait(&p->state, ThreadParker::kParked, timed ? &ts : nullptr);
+    expected = ThreadParker::kNotified;
+    if (p->state.compare_exchange_strong(expected, ThreadParker::kEmpty, std::memory_order_acquire)) return true;
+    if (timed && std::chrono::steady_clock::now() >= deadline) {
+      // Give up, unless a permit raced in: then take it.
+      const auto prev = p->state.exchange(ThreadParker::kEmpty, std::memory_order_acquire);
+      return prev == ThreadParker::kNotified;
+    }
+  }
+}
+
+void thread_unpark(ThreadParker* p) noexcept {
+  // release pairs with the acquire in thread_park_until.
+  if (p->state.exchange(ThreadParker::kNotified, std::memory_order_release) == ThreadParker::kParked) {
+    futex_wake_one(&p->state);
+  }
+}
+
+bool is_thread(std::uintptr_t bits) { return bits & 1u; }
+ThreadParker* as_thread(std::uintptr_t bits) { return reinterpret_cast<ThreadParker*>(bits & ~std::uintptr_t{1}); }
+Task* as_task(std::uintptr_t bits) { return reinterpret_cast<Task*>(bits); }
+
+// fiber_park: the running fiber's half of the state machine. Returns at once with a permit.
+void fiber_park(Worker* w, Task* self) {
+  auto& state = self->core().state;
+  std::uint32_t s = state.load(std::memory_order_acquire);
+  for (;;) {
+    if (s & FiberCore::kNotified) {
+      // Consume the permit (acquire pairs with the waker's acq_rel CAS).
+      if (state.compare_exchange_weak(s, FiberCore::kRunning, std::memory_order_acquire)) return;
+      continue;
+    }
+    if (state.compare_exchange_weak(s, FiberCore::kParking, std::memory_order_acq_rel)) break;
+  }
+  w->switch_out(self, Worker::Intent::park);
+}
+
+}  // namespace
+
+void wake_task(Task* t) noexcept {
+  FiberCore& c = t->core();
+  std::uint32_t s = c.state.load(std::memory_order_acquire);
+  for (;;) {
+    switch (s & FiberCore::kStateMask) {
+      case FiberCore::kRunning:
+      case FiberCore::kParking:
+        if (s & FiberCore::kNotified) return;
+        // acq_rel pairs with fiber_park's CAS and after_switch's parking -> parked CAS.
+        if (c.state.compare_exchange_weak(s, s | FiberCore::kNotified, std::memory_order_acq_rel)) return;
+        continue;
+      case FiberCore::kParked:
+        // acq_rel: acquires the saved context published by after_switch.
+        if (!c.state.compare_exchange_weak(s, FiberCore::kQueued, std::memory_order_acq_rel)) continue;
+        if (Worker* w = current_worker(); w && w->scheduler().owner == c.scheduler) {
+          w->schedule_lifo(t);
+        } else {
+          c.scheduler->impl().schedule_remote(t);
+        }
+        return;
+      default:  // queued (it will run and re-check) or finished
+        return;
+    }
+  }
+}
+
+Waker& Waker::operator=(Waker&& other) noexcept {
+  if (this != &other) {
+    reset();
+    bits_ = other.bits_;
+    other.bits_ = 0;
+  }
+  return *this;
+}
+
+Waker Waker::current() {
+  Worker* w = current_worker();
+  if (w && w->current()) {
+    Task* t = w->current();
+    t->ref();
+    return from_bits(reinterpret_cast<std::uintptr_t>(t));
+  }
+  ThreadParker* p = this_thread_parker();
+  p->ref();
+  return from_bits(reinterpret_cast<std::uintptr_t>(p) | 1u);
+}
+
+void Waker::wake() const noexcept {
+  if (!bits_) return;
+  if (is_thread(bits_)) {
+    thread_unpark(as_thread(bits_));
+  } else {
+    wake_task(as_task(bits_));
+  }
+}
+
+Waker Waker::clone() const noexcept {
+  if (bits_) {
+    if (is_thread(bits_)) {
+      as_thread(bits_)->ref();
+    } else {
+      as_task(bits_)->ref();
+    }
+  }
+  return from_bits(bits_);
+}
+
+void Waker::reset() noexcept {
+  if (!bits_) return;
+  if (is_thread(bits_)) {
+    as_thread(bits_)->unref();
+  } else {
+    as_task(bits_)->unref();
+  }
+  bits_ = 0;
+}
+
+void park() {
+  Worker* w = current_worker();
+  if (w && w->current()) {
+    fiber_park(w, w->current());
+    return;
+  }
+  thread_park_until({}, false);
+}
+
+bool park_until(std::chrono::steady_clock::time_point deadline) {
+  Worker* w = current_worker();
+  if (!w || !w->current()) {
+    if (deadline == std::chrono::steady_clock::time_point::max()) return thread_park_until({}, false);
+    return thread_park_until(deadline, true);
+  }
+  Task* self = w->current();
+  TimerEntry entry;
+  entry.deadline = deadline;
+  entry.task = self;
+  w->timers().insert(&entry);
+  fiber_park(w, self);
+  // The fiber may be on another worker now; the entry remembers its heap.
+  bool fired = entry.fired.load(std::memory_order_acquire);
+  if (!fired && !entry.heap->remove(&entry)) fired = true;
+  return !fired;
+}
+
+std::chrono::steady_clock::time_point saturating_deadline(std::chrono::steady_clock::duration d) noexcept {
+  using tp = std::chrono::steady_clock::time_point;
+  const tp now = std::chrono::steady_clock::now();
+  if (d <= d.zero()) return now;
+  if (now.time_since_epoch().count() > tp::max().time_since_epoch().count() - d.count()) return tp::max();
+  return now + d;
+}
+
+}  // namespace weft::sched

@@ -1,0 +1,390 @@
+#include "worker.hpp"
+
+#include "fiber_switch.hpp"
+#include "stack_overflow.hpp"
+#include "wake.hpp"
+
+#include <pthread.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <exception>
+#include <optional>
+
+namespace weft::sched {
+
+namespace {
+thread_local Worker* t_worker = nullptr;
+
+void fiber_entry(void* from_context) {
+  Worker* w = current_worker();
+  w->after_switch(from_context);
+  Worker::fiber_main(w);
+}
+}  // namespace
+
+// Not inlined and opaque to inter-procedural analysis: a fiber must re-read it after every switch.
+__attribute__((noinline))
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((noipa))
+#endif
+Worker* current_worker() noexcept {
+  Worker* w = t_worker;
+  asm volatile("" : "+r"(w));
+  return w;
+}
+
+Worker* stack_overflow_worker() noexcept { return t_worker; }
+
+Worker::Worker(Scheduler::Impl& sched, unsigned index)
+    : sched_(sched), index_(index), stacks_(sched.slabs), rng_(0x9E3779B97F4A7C15ull * (index + 1)) {
+  fired_.reserve(64);
+}
+
+Worker::~Worker() = default;
+
+void Worker::start(std::function<void(std::exception_ptr)> ready) {
+  thread_ = std::thread([this, ready = std::move(ready)] {
+    t_worker = this;
+    std::exception_ptr error;
+    std::optional<StackOverflowGuard> guard;
+    try {
+      guard.emplace();
+      auto& factory = sched_.options.driver_factory;
+      driver_ = factory ? factory(index_) : make_eventfd_driver();
+    } catch (...) {
+      error = std::current_exception();
+    }
+    ready(error);
+    if (!error) run();
+    t_worker = nullptr;
+  });
+}
+
+void Worker::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void Worker::unpark() noexcept {
+  if (driver_) driver_->unpark();
+}
+
+void Worker::fiber_main(Worker* w) noexcept {
+  Task* self = w->current_;
+  self->run();
+  // `w` may be stale: the fiber can have migrated while run() was suspended.
+  current_worker()->switch_out(self, Intent::finish);
+  __builtin_unreachable();
+}
+
+void Worker::run() {
+  // The scheduler context's own stack, so ASan knows where a switch back lands.
+  pthread_attr_t attr;
+  if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+    void* addr = nullptr;
+    std::size_t size = 0;
+    pthread_attr_getstack(&attr, &addr, &size);
+    sched_stack_bottom_ = addr;
+    sched_stack_size_ = size;
+    pthread_attr_destroy(&attr);
+  }
+  sched_tsan_fiber_ = fiber_switch::tsan_current();
+
+  for (;;) {
+    ++tick_;
+    maintenance();
+    Task* t = next_task();
+    if (!t) t = search();
+    if (t) {
+      found_work();
+      run_task(t);
+      continue;
+    }
+    if (sched_.stop.load(std::memory_order_acquire)) break;
+    park();
+  }
+}
+
+void Worker::maintenance() {
+  driver_->poll();
+  const auto next = timers_.next_deadline();
+  if (next == std::chrono::steady_clock::time_point::max()) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (next > now) return;
+  fired_.clear();
+  timers_.fire_expired(now, fired_);
+  bump(counters_.timers_fired, fired_.size());
+  for (Task* t : fired_) {
+    wake_task(t);
+    t->unref();
+  }
+}
+
+Task* Worker::next_task() {
+  if (tick_ % kFairnessInterval == 0) {
+    if (Task* t = take_inbox()) return t;
+    if (Task* t = take_inject()) return t;
+  }
+  if (Task* t = pop_local()) return t;
+  if (Task* t = take_inbox()) return t;
+  return take_inject();
+}
+
+Task* Worker::pop_local() {
+  if (lifo_) {
+    Task* t = lifo_;
+    lifo_ = nullptr;
+    if (lifo_polls_ < kMaxLifoPolls) {
+      ++lifo_polls_;
+      return t;
+    }
+    // Two fibers waking each other through the LIFO slot must not starve the queue.
+    schedule_back(t);
+  }
+  lifo_polls_ = 0;
+  return local_.pop();
+}
+
+Task* Worker::take_inbox() {
+  Task* t = nullptr;
+  if (!inbox_.try_dequeue(t)) return nullptr;
+  bump(counters_.inbox_taken);
+  return t;
+}
+
+Task* Worker::take_inject() {
+  constexpr std::size_t kBatch = 32;
+  Task* batch[kBatch];
+  const std::size_t room = kLocalQueueCapacity - local_.size();
+  const std::size_t want = std::min<std::size_t>(kBatch, std::max<std::size_t>(room, 1));
+  const std::size_t n = sched_.inject.try_dequeue_bulk(batch, want);
+  if (n == 0) return nullptr;
+  bump(counters_.inject_taken, n);
+  for (std::size_t i = 1; i < n; ++i) {
+    if (!local_.try_push(batch[i])) sched_.inject.enqueue(batch[i]);
+  }
+  if (n > 1) sched_.notify_work();
+  return batch[0];
+}
+
+Task* Worker::search() {
+  if (!searching_) {
+    if (!sched_.idle.transition_to_searching()) return nullptr;
+    searching_ = true;
+  }
+  bump(counters_.steal_attempts);
+  const unsigned n = sched_.nworkers;
+  rng_ ^= rng_ << 13;
+  rng_ ^= rng_ >> 7;
+  rng_ ^= rng_ << 17;
+  const unsigned start = static_cast<unsigned>(rng_ % n);
+  for (unsigned i = 0; i < n; ++i) {
+    Worker& victim = *sched_.workers[(start + i) % n];
+    if (&victim == this) continue;
+    if (victim.steal_into(*this) > 0) return local_.pop();
+  }
+  return take_inject();
+}
+
+std::size_t Worker::steal_into(Worker& thief) {
+  constexpr std::size_t kMax = kLocalQueueCapacity / 2;
+  Task* batch[kMax];
+  const std::size_t room = kLocalQueueCapacity - thief.local_.size();
+  std::size_t n = local_.take_half(batch, std::min(kMax, room));
+  if (n == 0) n = inbox_.try_dequeue_bulk(batch, std::min<std::size_t>(32, room));
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!thief.local_.try_push(batch[i])) sched_.inject.enqueue(batch[i]);
+  }
+  bump(thief.counters_.tasks_stolen, n);
+  return n;
+}
+
+bool Worker::has_stealable_work() const noexcept {
+  return !local_.empty() || inbox_.size_approx() > 0;
+}
+
+void Worker::found_work() {
+  if (!searching_) return;
+  searching_ = false;
+  // The last searcher to find work wakes another, so work queued behind it is not stranded.
+  if (sched_.idle.transition_from_searching()) sched_.notify_work();
+}
+
+void Worker::park() {
+  const bool last_searcher = sched_.idle.transition_to_parked(index_, searching_);
+  searching_ = false;
+  if (last_searcher && sched_.has_work_anywhere()) sched_.notify_work();
+  bump(counters_.parks);
+  if (!sched_.stop.load(std::memory_order_acquire)) driver_->park(timers_.next_deadline());
+  if (!sched_.idle.unpark_self(index_)) searching_ = true;  // a notifier counted us as searching
+}
+
+bool Worker::prepare(Task* t) {
+  FiberCore& c = t->core_;
+  if (!c.started) {
+    sched_.registry.add(t);
+    // Checked after registering: see the shutdown protocol in scheduler_impl.hpp.
+    if (c.cancel_requested.load(std::memory_order_acquire) ||
+        sched_.shutting_down.load(std::memory_order_seq_cst)) {
+      sched_.registry.remove(t);
+      sched_.abandon(t, nullptr);
+      return false;
+    }
+    bool carved = false;
+    Stack s;
+    try {
+      s = stacks_.acquire(&carved);
+    } catch (...) {
+      sched_.registry.remove(t);
+      sched_.abandon(t, std::current_exception());
+      return false;
+    }
+    if (carved) bump(counters_.stacks_mapped);
+    c.started = true;
+    c.stack_base = s.base;
+    c.stack_size = s.size;
+    c.context = fiber_switch::make(s.bottom(), s.size, &fiber_entry);
+    c.tsan_fiber = fiber_switch::tsan_create();
+    bump(counters_.tasks_started);
+  }
+  // Queued tasks ignore unpark(), so nothing races with this store; it keeps a pending permit.
+  c.state.store(FiberCore::kRunning | (c.state.load(std::memory_order_relaxed) & FiberCore::kNotified),
+                std::memory_order_relaxed);
+  c.home_worker = index_;
+  bump(counters_.resumes);
+  return true;
+}
+
+void Worker::run_task(Task* t) {
+  if (!prepare(t)) return;
+  budget_ = kTickBudget;
+  current_ = t;
+  jump(nullptr, t, false);
+}
+
+void Worker::switch_out(Task* self, Intent intent) {
+  Task* next = nullptr;
+  while (budget_ > 0) {
+    next = pop_local();
+    if (!next) break;
+    if (prepare(next)) {
+      --budget_;
+      break;
+    }
+    next = nullptr;
+  }
+  switched_from_ = self;
+  intent_ = intent;
+  current_ = next;
+  jump(self, next, intent == Intent::finish);
+  // Resumed, possibly on another worker: `this` must not be used any more.
+}
+
+void Worker::jump(Task* from, Task* to, bool from_finished) noexcept {
+  fiber_switch::Side f{};
+  if (from) {
+    f.asan_fake_stack = from_finished ? nullptr : &from->core_.asan_fake_stack;
+  } else {
+    f.asan_fake_stack = &sched_fake_stack_;
+  }
+  fiber_switch::Side t{};
+  if (to) {
+    t.context = to->core_.context;
+    t.stack_bottom = static_cast<char*>(to->core_.stack_base) + Stack::guard_size();
+    t.stack_size = to->core_.stack_size;
+    t.tsan_fiber = to->core_.tsan_fiber;
+  } else {
+    t.context = scheduler_context_;
+    t.stack_bottom = sched_stack_bottom_;
+    t.stack_size = sched_stack_size_;
+    t.tsan_fiber = sched_tsan_fiber_;
+  }
+  void* came_from = fiber_switch::jump(f, t);
+  current_worker()->after_switch(came_from);
+}
+
+void Worker::after_switch(void* from_context) noexcept {
+  fiber_switch::landed(current_ ? current_->core_.asan_fake_stack : sched_fake_stack_);
+  Task* from = switched_from_;
+  if (!from) {  // the scheduler context switched to us
+    scheduler_context_ = from_context;
+    return;
+  }
+  switched_from_ = nullptr;
+  FiberCore& c = from->core_;
+  switch (intent_) {
+    case Intent::park: {
+      c.context = from_context;
+      std::uint32_t expected = FiberCore::kParking;
+      // acq_rel: publishes `context` to whoever unparks it (pairs with the CAS in wake_task).
+      if (!c.state.compare_exchange_strong(expected, FiberCore::kParked, std::memory_order_acq_rel,
+                                           std::memory_order_acquire)) {
+        // Woken while it was switching out: the wake-up made it runnable again.
+        c.state.store(FiberCore::kQueued, std::memory_order_relaxed);
+        schedule_back(from);
+      }
+      break;
+    }
+    case Intent::yield: {
+      c.context = from_context;
+      std::uint32_t s = c.state.load(std::memory_order_relaxed);
+      while (!c.state.compare_exchange_weak(s, FiberCore::kQueued | (s & FiberCore::kNotified),
+                                            std::memory_order_acq_rel, std::memory_order_relaxed)) {
+      }
+      schedule_back(from);
+      break;
+    }
+    case Intent::finish: {
+      stacks_.release(Stack{c.stack_base, c.stack_size});
+      fiber_switch::tsan_destroy(c.tsan_fiber);
+      c.tsan_fiber = nullptr;
+      c.stack_base = nullptr;
+      c.context = nullptr;
+      bump(counters_.tasks_finished);
+      sched_.registry.remove(from);
+      sched_.complete(from);
+      break;
+    }
+  }
+}
+
+void Worker::schedule_lifo(Task* t) {
+  if (lifo_) schedule_back(lifo_);
+  lifo_ = t;
+}
+
+void Worker::schedule_back(Task* t) {
+  if (!local_.try_push(t)) {
+    // Full: move half of the queue and `t` to the inject queue, where every worker can find them.
+    constexpr std::size_t kHalf = kLocalQueueCapacity / 2;
+    Task* batch[kHalf + 1];
+    std::size_t n = local_.take_half(batch, kHalf);
+    batch[n++] = t;
+    sched_.inject.enqueue_bulk(batch, n);
+    sched_.notify_work();
+    return;
+  }
+  // Only worth waking a thief when there is more here than this worker runs next (tokio's rule).
+  if (!searching_ && local_.size() + (lifo_ ? 1 : 0) > 1) sched_.notify_work();
+}
+
+void Worker::post_inbox(Task* t) { inbox_.enqueue(t); }
+
+WorkerStats Worker::stats() const noexcept {
+  auto r = [](const std::atomic<std::uint64_t>& c) { return c.load(std::memory_order_relaxed); };
+  WorkerStats s;
+  s.tasks_started = r(counters_.tasks_started);
+  s.tasks_finished = r(counters_.tasks_finished);
+  s.resumes = r(counters_.resumes);
+  s.tasks_stolen = r(counters_.tasks_stolen);
+  s.steal_attempts = r(counters_.steal_attempts);
+  s.inject_taken = r(counters_.inject_taken);
+  s.inbox_taken = r(counters_.inbox_taken);
+  s.parks = r(counters_.parks);
+  s.wakeups = r(counters_.wakeups);
+  s.timers_fired = r(counters_.timers_fired);
+  s.stacks_mapped = r(counters_.stacks_mapped);
+  return s;
+}
+
+}  // namespace weft::sched

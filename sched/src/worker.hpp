@@ -1,0 +1,156 @@
+// worker.hpp: one worker thread: its queues, timers, stacks, driver, and the fiber switch.
+//
+// The worker loop runs on the thread's own stack (the "scheduler context"). Fibers switch
+// symmetrically: a fiber that parks, yields or ends switches straight to the next fiber from the
+// LIFO slot or local queue (up to kTickBudget times in a row), else back to the scheduler context,
+// which does the tick's maintenance (timers, driver poll), takes work from the inbox, the inject
+// queue or other workers, or parks.
+//
+// The switch protocol (why a fiber being suspended is never resumed elsewhere too early): the
+// switching fiber records itself and its intent (park / yield / finish) in the worker, then jumps.
+// Whatever context lands — the next fiber or the scheduler context, on this same thread — calls
+// after_switch() first, which stores the departed fiber's saved context and only then makes it
+// resumable (parking -> parked, or re-queues it). Until that point the departed fiber is in no
+// queue and its state is `parking`, which unpark() never turns into `queued`.
+//
+// Thread-local state: the worker of the calling thread is reached only through current_worker(),
+// which is not inlined and not analysed across calls, so no code caches it across a switch (after
+// which the fiber may be on another thread).
+//
+// Thread-safety: members marked "owner" run only on this worker's thread; post_inbox(), unpark()
+// and stats() are safe from any thread.
+#pragma once
+
+#include "local_queue.hpp"
+#include "scheduler_impl.hpp"
+#include "stack_pool.hpp"
+#include "timer_heap.hpp"
+
+#include <weft/sched/driver.hpp>
+#include <weft/sched/scheduler.hpp>
+#include <weft/sched/task.hpp>
+
+#include <concurrentqueue/concurrentqueue.h>
+
+#include <atomic>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <thread>
+#include <vector>
+
+namespace weft::sched {
+
+class Worker;
+
+// current_worker: the Worker running on this thread, nullptr on other threads.
+Worker* current_worker() noexcept;
+// stack_overflow_worker: the same, for the SIGSEGV handler (a plain thread-local read).
+Worker* stack_overflow_worker() noexcept;
+
+class Worker {
+ public:
+  static constexpr std::size_t kLocalQueueCapacity = 256;
+  static constexpr unsigned kTickBudget = 61;     // fibers run per tick before maintenance
+  static constexpr unsigned kFairnessInterval = 61;  // ticks between inject/inbox-first checks
+  static constexpr unsigned kMaxLifoPolls = 3;    // LIFO-slot runs in a row before the queue
+
+  enum class Intent { park, yield, finish };
+
+  Worker(Scheduler::Impl& sched, unsigned index);
+  ~Worker();
+
+  // start: launches the thread; `ready` is called on it once its driver exists (or failed).
+  void start(std::function<void(std::exception_ptr)> ready);
+  void join();
+  // unpark: ends this worker's driver wait. Any thread.
+  void unpark() noexcept;
+
+  // owner: the fiber running now, nullptr in the scheduler context.
+  Task* current() const noexcept { return current_; }
+  unsigned index() const noexcept { return index_; }
+  Scheduler::Impl& scheduler() noexcept { return sched_; }
+  TimerHeap& timers() noexcept { return timers_; }
+
+  // owner: leaves the current fiber `self` (parking, yielding or finishing). Returns when `self`
+  // is resumed (never for finish), possibly on another worker.
+  void switch_out(Task* self, Intent intent);
+  // owner: makes a woken task runnable here, in the LIFO slot (it runs next).
+  void schedule_lifo(Task* t);
+  // owner: queues a task at the back of the local queue (overflow goes to the inject queue).
+  void schedule_back(Task* t);
+  // owner: counts a wake-up sent to this worker (bumped by the notifier).
+  void count_wakeup() noexcept { counters_.wakeups.fetch_add(1, std::memory_order_relaxed); }
+  // any thread: queues a task in this worker's inbox (the caller then calls notify_work()).
+  void post_inbox(Task* t);
+
+  // any thread: stealing support.
+  std::size_t steal_into(Worker& thief);
+  bool has_stealable_work() const noexcept;
+
+  WorkerStats stats() const noexcept;
+
+  // landing half of a switch; public for the fiber entry trampoline.
+  void after_switch(void* from_context) noexcept;
+  static void fiber_main(Worker* w) noexcept;
+
+ private:
+  void run();
+  void maintenance();
+  Task* next_task();
+  Task* pop_local();
+  Task* take_inbox();
+  Task* take_inject();
+  Task* search();
+  void park();
+  void run_task(Task* t);
+  // prepare: readies a task to run (first run: registry, stack, context). False when it was
+  // abandoned instead (cancelled before start).
+  bool prepare(Task* t);
+  void jump(Task* from, Task* to, bool from_finished) noexcept;
+  void found_work();
+
+  Scheduler::Impl& sched_;
+  const unsigned index_;
+  LocalQueue<Task*, kLocalQueueCapacity> local_;
+  moodycamel::ConcurrentQueue<Task*> inbox_;
+  TimerHeap timers_;
+  StackPool stacks_;
+  std::unique_ptr<Driver> driver_;
+  std::atomic<bool> driver_ready_{false};
+  std::thread thread_;
+  std::vector<Task*> fired_;
+
+  // owner-only switch state
+  Task* current_ = nullptr;
+  Task* lifo_ = nullptr;
+  Task* switched_from_ = nullptr;
+  Intent intent_ = Intent::park;
+  void* scheduler_context_ = nullptr;
+  unsigned budget_ = 0;
+  unsigned lifo_polls_ = 0;
+  std::uint64_t tick_ = 0;
+  bool searching_ = false;
+  std::uint64_t rng_;
+
+  // sanitizer bookkeeping for the scheduler context (unused in plain builds)
+  void* sched_fake_stack_ = nullptr;
+  const void* sched_stack_bottom_ = nullptr;
+  std::size_t sched_stack_size_ = 0;
+  void* sched_tsan_fiber_ = nullptr;
+
+  struct Counters {
+    std::atomic<std::uint64_t> tasks_started{0}, tasks_finished{0}, resumes{0}, tasks_stolen{0},
+        steal_attempts{0}, inject_taken{0}, inbox_taken{0}, parks{0}, wakeups{0},
+        timers_fired{0}, stacks_mapped{0};
+  };
+  // bump: owner-only increment without a locked instruction; readers see a recent value.
+  static void bump(std::atomic<std::uint64_t>& c, std::uint64_t n = 1) noexcept {
+    c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+  Counters counters_;
+  friend struct Scheduler::Impl;
+};
+
+}  // namespace weft::sched
