@@ -71,6 +71,7 @@ void on_segv(int sig, siginfo_t* info, void* uctx) {
 }  // namespace
 
 namespace {
+// Enough for the report and for chaining to a sanitizer's handler.
 constexpr std::size_t kAltStackSize = 64 * 1024;
 }
 
@@ -85,6 +86,12 @@ StackOverflowGuard::StackOverflowGuard() {
       throw std::system_error(errno, std::system_category(), "weft: install SIGSEGV handler");
     }
   });
+  // Keep an alternate stack someone else installed (a sanitizer runtime sets one per thread and
+  // unmaps it itself at thread exit): replacing it would make that unmap hit our mapping.
+  stack_t current{};
+  if (::sigaltstack(nullptr, &current) == 0 && !(current.ss_flags & SS_DISABLE) && current.ss_size >= kAltStackSize) {
+    return;
+  }
   void* mem = ::mmap(nullptr, kAltStackSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (mem == MAP_FAILED) throw std::system_error(errno, std::system_category(), "weft: mmap signal stack");
   stack_t ss{};
@@ -99,6 +106,7 @@ StackOverflowGuard::StackOverflowGuard() {
 }
 
 StackOverflowGuard::~StackOverflowGuard() {
+  if (!alt_stack_) return;
   stack_t ss{};
   ss.ss_flags = SS_DISABLE;
   ::sigaltstack(&ss, nullptr);

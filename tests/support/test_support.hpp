@@ -1,0 +1,53 @@
+// test_support.hpp: shared helpers for weft's tests.
+//
+// - WorkerCountTest: a parameterised fixture; INSTANTIATE_WORKER_COUNTS runs a suite at 1, 2 and
+//   4 workers (the matrix; 4 oversubscribes a 2-core machine on purpose).
+// - scaled(n): shrinks heavy loops under the sanitizers, which run 5-20x slower.
+// - eventually(pred, timeout): polls a condition with a generous bound, so a test waits for an
+//   observable behaviour without asserting on timing.
+#pragma once
+
+#include <weft/weft.hpp>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <thread>
+
+namespace weft::test {
+
+constexpr std::size_t scaled(std::size_t n) {
+#if defined(WEFT_TSAN)
+  return n / 20 ? n / 20 : 1;
+#elif defined(WEFT_ASAN)
+  return n / 5 ? n / 5 : 1;
+#else
+  return n;
+#endif
+}
+
+template <class Pred>
+bool eventually(Pred pred, std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return pred();
+}
+
+class WorkerCountTest : public ::testing::TestWithParam<unsigned> {
+ protected:
+  Config config() const { return Config{.workers = GetParam()}; }
+};
+
+inline std::string worker_count_name(const ::testing::TestParamInfo<unsigned>& info) {
+  return "w" + std::to_string(info.param);
+}
+
+}  // namespace weft::test
+
+#define INSTANTIATE_WORKER_COUNTS(Suite) \
+  INSTANTIATE_TEST_SUITE_P(Workers, Suite, ::testing::Values(1u, 2u, 4u), ::weft::test::worker_count_name)
