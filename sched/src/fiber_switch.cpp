@@ -1,15 +1,6 @@
 #include "fiber_switch.hpp"
 
-#include <boost/context/detail/fcontext.hpp>
-
 #include <atomic>
-
-#if defined(WEFT_ASAN)
-#include <sanitizer/common_interface_defs.h>
-#endif
-#if defined(WEFT_TSAN)
-#include <sanitizer/tsan_interface.h>
-#endif
 
 namespace weft::sched::fiber_switch {
 namespace bctx = boost::context::detail;
@@ -27,25 +18,6 @@ void trampoline(bctx::transfer_t t) {
 void* make(void* stack_bottom, std::size_t size, Entry entry) noexcept {
   g_entry.store(entry, std::memory_order_relaxed);
   return bctx::make_fcontext(static_cast<char*>(stack_bottom) + size, size, &trampoline);
-}
-
-void* jump(const Side& from, const Side& to) noexcept {
-#if defined(WEFT_ASAN)
-  __sanitizer_start_switch_fiber(from.asan_fake_stack, to.stack_bottom, to.stack_size);
-#endif
-#if defined(WEFT_TSAN)
-  __tsan_switch_to_fiber(to.tsan_fiber, 0);
-#endif
-  (void)from;
-  return bctx::jump_fcontext(to.context, nullptr).fctx;
-}
-
-void landed(void* asan_fake_stack) noexcept {
-#if defined(WEFT_ASAN)
-  __sanitizer_finish_switch_fiber(asan_fake_stack, nullptr, nullptr);
-#else
-  (void)asan_fake_stack;
-#endif
 }
 
 void* tsan_create() noexcept {

@@ -1,10 +1,20 @@
 // fiber_switch.hpp: the raw machine-context switch and its sanitizer annotations.
 //
 // Contexts are Boost.Context fcontexts (make/jump). Nothing here knows about tasks or workers: the
-// worker passes in which stacks are involved so ASan and TSan can follow the switch.
+// worker passes in which stacks are involved so ASan and TSan can follow the switch. jump() and
+// landed() are inline: they are on the path of every fiber switch.
 #pragma once
 
+#include <boost/context/detail/fcontext.hpp>
+
 #include <cstddef>
+
+#if defined(WEFT_ASAN)
+#include <sanitizer/common_interface_defs.h>
+#endif
+#if defined(WEFT_TSAN)
+#include <sanitizer/tsan_interface.h>
+#endif
 
 namespace weft::sched::fiber_switch {
 
@@ -26,11 +36,26 @@ struct Side {
 
 // jump: saves the running context, switches to `to`. Returns, when something switches back, the
 // context that did. `from.asan_fake_stack == nullptr` tells ASan the departing stack is finished.
-void* jump(const Side& from, const Side& to) noexcept;
+inline void* jump(const Side& from, const Side& to) noexcept {
+#if defined(WEFT_ASAN)
+  __sanitizer_start_switch_fiber(from.asan_fake_stack, to.stack_bottom, to.stack_size);
+#endif
+#if defined(WEFT_TSAN)
+  __tsan_switch_to_fiber(to.tsan_fiber, 0);
+#endif
+  (void)from;
+  return boost::context::detail::jump_fcontext(to.context, nullptr).fctx;
+}
 
 // landed: first call after jump() returns or after an entry starts, with the landing side's saved
 // fake stack (nullptr for a fresh fiber).
-void landed(void* asan_fake_stack) noexcept;
+inline void landed(void* asan_fake_stack) noexcept {
+#if defined(WEFT_ASAN)
+  __sanitizer_finish_switch_fiber(asan_fake_stack, nullptr, nullptr);
+#else
+  (void)asan_fake_stack;
+#endif
+}
 
 // tsan_create / tsan_destroy: the TSan fiber object of a fiber (nullptr without TSan).
 void* tsan_create() noexcept;

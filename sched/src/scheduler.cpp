@@ -14,7 +14,19 @@
 namespace weft::sched {
 namespace {
 
-std::atomic<FiberId> g_next_id{1};
+alignas(64) std::atomic<FiberId> g_next_id{1};
+
+// next_fiber_id: process-unique ids, handed to each thread in blocks so that spawning from many
+// threads does not contend on one counter.
+FiberId next_fiber_id() noexcept {
+  constexpr FiberId kBlock = 1024;
+  thread_local FiberId next = 0, limit = 0;
+  if (next == limit) {
+    next = g_next_id.fetch_add(kBlock, std::memory_order_relaxed);
+    limit = next + kBlock;
+  }
+  return next++;
+}
 
 unsigned available_cores() {
   cpu_set_t set;
@@ -88,11 +100,41 @@ void Scheduler::Impl::complete(Task* t) {
   // acquires the joiner's registration.
   const std::uintptr_t joiner = c.joiner.exchange(Task::kJoinDone, std::memory_order_acq_rel);
   if (joiner != 0) Waker::from_bits(joiner).wake();
-  // seq_cst pairs with shutdown()'s store of shutting_down / load of live (scheduler_impl.hpp, 3).
-  if (live.fetch_sub(1, std::memory_order_seq_cst) == 1 && shutting_down.load(std::memory_order_seq_cst)) {
-    live.notify_all();
-  }
+  count_finish(own_worker(current_worker()));
   t->unref();
+}
+
+Worker* Scheduler::Impl::own_worker(Worker* w) const noexcept {
+  return w && &w->scheduler() == this ? w : nullptr;
+}
+
+void Scheduler::Impl::count_spawn(Worker* w) noexcept {
+  if (w) {
+    w->count_spawn();
+  } else {
+    spawned_external.fetch_add(1, std::memory_order_seq_cst);
+  }
+}
+
+void Scheduler::Impl::count_finish(Worker* w) noexcept {
+  if (w) {
+    w->count_finish();
+  } else {
+    finished_external.fetch_add(1, std::memory_order_seq_cst);
+  }
+  // seq_cst: pairs with shutdown()'s flag store and re-sum (scheduler_impl.hpp, point 4).
+  if (shutting_down.load(std::memory_order_seq_cst)) {
+    finish_generation.fetch_add(1, std::memory_order_seq_cst);
+    finish_generation.notify_all();
+  }
+}
+
+std::uint64_t Scheduler::Impl::live() const noexcept {
+  std::uint64_t finished = finished_external.load(std::memory_order_seq_cst);
+  for (const auto& w : workers) finished += w->finished();
+  std::uint64_t spawned = spawned_external.load(std::memory_order_seq_cst);
+  for (const auto& w : workers) spawned += w->spawned();
+  return spawned > finished ? spawned - finished : 0;
 }
 
 void Scheduler::Impl::abandon(Task* t, std::exception_ptr why) {
@@ -140,17 +182,17 @@ Scheduler::~Scheduler() {
 void Scheduler::spawn(Task* task, SpawnOptions options) {
   Impl& s = *impl_;
   FiberCore& c = task->core();
-  c.id = g_next_id.fetch_add(1, std::memory_order_relaxed);
+  Worker* w = s.own_worker(current_worker());
+  c.id = next_fiber_id();
   c.scheduler = this;
   if (!options.name.empty()) c.name = std::make_unique<std::string>(std::move(options.name));
-  // Increment before reading shutting_down: see the shutdown protocol (scheduler_impl.hpp, 3).
-  s.live.fetch_add(1, std::memory_order_seq_cst);
+  // Count before reading shutting_down: see the shutdown protocol (scheduler_impl.hpp, 3).
+  s.count_spawn(w);
   if (s.shutting_down.load(std::memory_order_seq_cst)) {
     s.abandon(task, nullptr);
     return;
   }
-  Worker* w = current_worker();
-  if (w && &w->scheduler() == &s) {
+  if (w) {
     c.home_worker = w->index();
     w->schedule_back(task);
   } else {
@@ -166,8 +208,10 @@ void Scheduler::shutdown() {
   if (s.shut_down_done.load()) return;
   s.shutting_down.store(true, std::memory_order_seq_cst);
   s.registry.for_each([](Task* t) { t->request_cancel(); });
-  for (std::uint64_t v; (v = s.live.load(std::memory_order_seq_cst)) != 0;) {
-    s.live.wait(v, std::memory_order_seq_cst);
+  for (;;) {
+    const std::uint32_t generation = s.finish_generation.load(std::memory_order_seq_cst);
+    if (s.live() == 0) break;
+    s.finish_generation.wait(generation, std::memory_order_seq_cst);
   }
   s.stop.store(true, std::memory_order_release);
   for (auto& w : s.workers) w->unpark();
@@ -177,7 +221,7 @@ void Scheduler::shutdown() {
 
 unsigned Scheduler::workers() const noexcept { return impl_->nworkers; }
 std::size_t Scheduler::stack_size() const noexcept { return impl_->slabs.stack_size(); }
-std::uint64_t Scheduler::live_tasks() const noexcept { return impl_->live.load(std::memory_order_relaxed); }
+std::uint64_t Scheduler::live_tasks() const noexcept { return impl_->live(); }
 
 std::vector<WorkerStats> Scheduler::stats() const {
   std::vector<WorkerStats> out;

@@ -1,16 +1,24 @@
 // scheduler_impl.hpp: state shared by all workers of one Scheduler.
 //
 // Shutdown protocol (why it terminates and strands nothing):
-// 1. shutdown() stores shutting_down (seq_cst), then cancels every task in the registry.
-// 2. A task is registered when it starts, and a worker checks shutting_down *after* registering it,
-//    under the registry shard's mutex order: either cancel_all() saw it, or the worker sees the flag
-//    and abandons it. Tasks that never started are abandoned when popped; spawn() after the flag
-//    abandons on the spot. So every task either finishes or is cancelled.
-// 3. spawn() increments `live` before reading shutting_down, shutdown() stores the flag before
-//    reading `live` (both seq_cst): a task spawned concurrently is either seen live (and finished by
-//    the still-running workers) or sees the flag.
-// 4. When `live` is 0 the workers are told to stop and are woken; they exit once they find no
-//    work, and the slabs (every stack) are unmapped after they have been joined.
+// 1. shutdown() stores shutting_down (seq_cst), then wakes every task in the registry. From then on
+//    every task counts as cancelled: Task::cancel_requested() reads shutting_down too, so running
+//    and queued tasks see it at their next cancellation point without being registered.
+// 2. A task registers itself when it first parks (tiny tasks that never park skip the registry's
+//    mutex altogether), and reads shutting_down *after* registering, in the shard mutex's order:
+//    either shutdown()'s wake-up pass saw it, or it sees the flag and does not park. So no task
+//    sleeps through shutdown. Tasks that never started are abandoned when popped; spawn() after
+//    the flag abandons on the spot. So every task either finishes or is cancelled.
+// 3. The live count is spawned - finished, kept in counters that are never contended: one pair per
+//    worker (written only by it) and one atomic pair for plain threads. spawn() counts the task
+//    before reading shutting_down, shutdown() stores the flag before reading the counters (both
+//    seq_cst): a task spawned concurrently is either counted live (and finished by the
+//    still-running workers) or sees the flag.
+// 4. live() sums every `finished` before any `spawned`, so a torn sum can only overcount (a task's
+//    spawn is counted before its finish can be). After the flag is set, each finish bumps
+//    finish_generation and wakes shutdown(), which re-sums; it proceeds when live() is 0. Then
+//    the workers are told to stop and woken; they exit once they find no work, and the slabs
+//    (every stack) are unmapped after they have been joined.
 #pragma once
 
 #include "idle.hpp"
@@ -60,8 +68,8 @@ struct Scheduler::Impl {
   void notify_work();
   // has_work_anywhere: any shared or stealable queue non-empty (used by the last searcher to park).
   bool has_work_anywhere() const;
-  // complete: publishes a finished or abandoned task: result visible, joiner woken, `live`
-  // decremented, the scheduler's reference dropped.
+  // complete: publishes a finished or abandoned task: result visible, joiner woken, counted
+  // finished, the scheduler's reference dropped.
   void complete(Task* t);
   // abandon: completes a task that will never run (see Task::abandon for `why`).
   void abandon(Task* t, std::exception_ptr why);
@@ -74,8 +82,17 @@ struct Scheduler::Impl {
   moodycamel::ConcurrentQueue<Task*> inject;
   Idle idle;
   TaskRegistry registry;
-  std::atomic<std::uint64_t> live{0};
-  std::atomic<bool> shutting_down{false};
+  // count_spawn / count_finish: the live-count halves (point 3); `w` is the calling worker of this
+  // scheduler, or nullptr on any other thread.
+  void count_spawn(Worker* w) noexcept;
+  void count_finish(Worker* w) noexcept;
+  std::uint64_t live() const noexcept;
+  Worker* own_worker(Worker* w) const noexcept;
+
+  alignas(64) std::atomic<std::uint64_t> spawned_external{0};
+  alignas(64) std::atomic<std::uint64_t> finished_external{0};
+  alignas(64) std::atomic<std::uint32_t> finish_generation{0};
+  alignas(64) std::atomic<bool> shutting_down{false};
   std::atomic<bool> stop{false};
   std::atomic<bool> shut_down_done{false};
   std::mutex shutdown_mu;

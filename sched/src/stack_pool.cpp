@@ -12,10 +12,7 @@
 
 namespace weft::sched {
 
-std::size_t Stack::guard_size() noexcept {
-  static const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
-  return page * Stack::kGuardPages;
-}
+const std::size_t Stack::kGuardSize = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE)) * Stack::kGuardPages;
 
 namespace {
 std::size_t round_to_pages(std::size_t n) {
@@ -59,25 +56,38 @@ void StackSlabs::carve(std::vector<Stack>& out) {
 
 Stack StackPool::acquire(bool* carved) {
   *carved = false;
-  if (free_.empty()) {
-    slabs_.carve(free_);
+  std::vector<Stack>* from = !warm_.empty() ? &warm_ : &cold_;
+  if (from->empty()) {
+    slabs_.carve(cold_);
     *carved = true;
   }
-  Stack s = free_.back();
-  free_.pop_back();
+  Stack s = from->back();
+  from->pop_back();
   return s;
 }
 
 void StackPool::release(Stack s) noexcept {
-  if (free_.size() >= kWarmStacks) {
-    // Keep the address range, give the pages back: a burst of many fibers must not pin its memory.
-    ::madvise(s.bottom(), s.size, MADV_DONTNEED);
-  }
   try {
-    free_.push_back(s);
+    warm_.push_back(s);
   } catch (...) {
     // Out of memory for the free list: the stack stays mapped in its slab (freed at shutdown).
   }
+}
+
+std::size_t StackPool::trim(std::size_t budget) noexcept {
+  std::size_t n = 0;
+  while (n < budget && warm_.size() > kWarmStacks) {
+    Stack s = warm_.back();
+    ::madvise(s.bottom(), s.size, MADV_DONTNEED);
+    warm_.pop_back();
+    try {
+      cold_.push_back(s);
+    } catch (...) {
+      // as in release()
+    }
+    ++n;
+  }
+  return n;
 }
 
 }  // namespace weft::sched

@@ -6,9 +6,11 @@
 // get mprotect(PROT_NONE) guards, which split the slab's mapping at every guard.
 //
 // StackPool (one per worker, owner thread only) reuses stacks LIFO so a tiny task that never
-// suspends keeps running on one warm stack. Beyond kWarmStacks pooled stacks, a released stack's
-// pages are given back to the kernel (MADV_DONTNEED) but its address range is kept for reuse.
-// Stacks migrate between pools with their fibers; any pool can take any stack.
+// suspends keeps running on one warm stack. Releasing is free (no syscall): a burst of ten
+// thousand fibers ending must not cost ten thousand madvise calls on the hot path. When its
+// worker goes idle, trim() gives the pages of pooled stacks beyond kWarmStacks back to the kernel
+// (MADV_DONTNEED) and keeps their address ranges as cold stacks for reuse. Stacks migrate between
+// pools with their fibers; any pool can take any stack.
 #pragma once
 
 #include <cstddef>
@@ -24,8 +26,9 @@ struct Stack {
   void* bottom() const noexcept { return static_cast<char*>(base) + guard_size(); }
   // guard_size: kGuardPages pages. More than one, so that a frame somewhat larger than a page
   // still lands in the guard instead of the neighbouring stack of the slab.
-  static std::size_t guard_size() noexcept;
+  static std::size_t guard_size() noexcept { return kGuardSize; }
   static constexpr std::size_t kGuardPages = 4;
+  static const std::size_t kGuardSize;  // kGuardPages pages, set at start-up
 };
 
 class StackSlabs {
@@ -52,15 +55,20 @@ class StackSlabs {
 class StackPool {
  public:
   explicit StackPool(StackSlabs& slabs) : slabs_(slabs) {}
-  // acquire: a stack from the pool, carving a new slab when empty. Sets *carved when it did.
+  // acquire: a stack from the pool (warm ones first), carving a new slab when empty. Sets
+  // *carved when it did.
   Stack acquire(bool* carved);
   void release(Stack s) noexcept;
+  // trim: returns the pages of up to `budget` warm stacks beyond kWarmStacks to the kernel.
+  // Returns how many it trimmed.
+  std::size_t trim(std::size_t budget) noexcept;
 
   static constexpr std::size_t kWarmStacks = 64;
 
  private:
   StackSlabs& slabs_;
-  std::vector<Stack> free_;
+  std::vector<Stack> warm_;  // used before: pages may be committed
+  std::vector<Stack> cold_;  // never used or trimmed: no committed pages
 };
 
 }  // namespace weft::sched

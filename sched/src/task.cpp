@@ -2,6 +2,7 @@
 #include <weft/sched/this_fiber.hpp>
 #include <weft/sched/waker.hpp>
 
+#include "scheduler_impl.hpp"
 #include "wake.hpp"
 
 #include <stdexcept>
@@ -18,6 +19,12 @@ const std::string& Task::name() const noexcept {
 bool Task::is_finished() const noexcept {
   // acquire pairs with the acq_rel exchange in Scheduler::Impl::complete: the result is visible.
   return core_.joiner.load(std::memory_order_acquire) == kJoinDone;
+}
+
+bool Task::cancel_requested() const noexcept {
+  // acquire pairs with the release store in request_cancel().
+  return core_.cancel_requested.load(std::memory_order_acquire) ||
+         (core_.scheduler && core_.scheduler->impl().shutting_down.load(std::memory_order_acquire));
 }
 
 void Task::request_cancel() noexcept {

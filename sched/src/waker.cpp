@@ -97,9 +97,18 @@ bool is_thread(std::uintptr_t bits) { return bits & 1u; }
 ThreadParker* as_thread(std::uintptr_t bits) { return reinterpret_cast<ThreadParker*>(bits & ~std::uintptr_t{1}); }
 Task* as_task(std::uintptr_t bits) { return reinterpret_cast<Task*>(bits); }
 
-// fiber_park: the running fiber's half of the state machine. Returns at once with a permit.
+// fiber_park: the running fiber's half of the state machine. Returns at once with a permit, or
+// (without parking) when its scheduler is shutting down and the caller must see cancellation.
 void fiber_park(Worker* w, Task* self) {
-  auto& state = self->core().state;
+  FiberCore& c = self->core();
+  if (!c.registered) {
+    // First park: join the registry, then read shutting_down (scheduler_impl.hpp, point 2).
+    Scheduler::Impl& impl = w->scheduler();
+    impl.registry.add(self);
+    c.registered = true;
+    if (impl.shutting_down.load(std::memory_order_seq_cst)) return;
+  }
+  auto& state = c.state;
   std::uint32_t s = state.load(std::memory_order_acquire);
   for (;;) {
     if (s & FiberCore::kNotified) {

@@ -14,7 +14,9 @@
 namespace weft::sched {
 
 namespace {
-thread_local Worker* t_worker = nullptr;
+// initial-exec: a direct %fs-relative load instead of a __tls_get_addr call on every switch
+// (the library is built position-independent, which would otherwise pick the general model).
+__attribute__((tls_model("initial-exec"))) thread_local Worker* t_worker = nullptr;
 
 void fiber_entry(void* from_context) {
   Worker* w = current_worker();
@@ -215,6 +217,9 @@ void Worker::park() {
   searching_ = false;
   if (last_searcher && sched_.has_work_anywhere()) sched_.notify_work();
   bump(counters_.parks);
+  // Idle: a good moment to give back the memory of a burst of fibers (bounded, so a wake-up
+  // arriving now is not delayed by much).
+  stacks_.trim(64);
   if (!sched_.stop.load(std::memory_order_acquire)) driver_->park(timers_.next_deadline());
   if (!sched_.idle.unpark_self(index_)) searching_ = true;  // a notifier counted us as searching
 }
@@ -222,11 +227,7 @@ void Worker::park() {
 bool Worker::prepare(Task* t) {
   FiberCore& c = t->core_;
   if (!c.started) {
-    sched_.registry.add(t);
-    // Checked after registering: see the shutdown protocol in scheduler_impl.hpp.
-    if (c.cancel_requested.load(std::memory_order_acquire) ||
-        sched_.shutting_down.load(std::memory_order_seq_cst)) {
-      sched_.registry.remove(t);
+    if (t->cancel_requested()) {
       sched_.abandon(t, nullptr);
       return false;
     }
@@ -235,7 +236,6 @@ bool Worker::prepare(Task* t) {
     try {
       s = stacks_.acquire(&carved);
     } catch (...) {
-      sched_.registry.remove(t);
       sched_.abandon(t, std::current_exception());
       return false;
     }
@@ -247,9 +247,12 @@ bool Worker::prepare(Task* t) {
     c.tsan_fiber = fiber_switch::tsan_create();
     bump(counters_.tasks_started);
   }
-  // Queued tasks ignore unpark(), so nothing races with this store; it keeps a pending permit.
-  c.state.store(FiberCore::kRunning | (c.state.load(std::memory_order_relaxed) & FiberCore::kNotified),
-                std::memory_order_relaxed);
+  // A queued task ignores unpark(), so nothing races with this store, which keeps a pending
+  // permit. A yielded task was left `running` (unpark() then only sets its permit): no store.
+  const std::uint32_t s = c.state.load(std::memory_order_relaxed);
+  if ((s & FiberCore::kStateMask) == FiberCore::kQueued) {
+    c.state.store(FiberCore::kRunning | (s & FiberCore::kNotified), std::memory_order_relaxed);
+  }
   c.home_worker = index_;
   bump(counters_.resumes);
   return true;
@@ -326,11 +329,9 @@ void Worker::after_switch(void* from_context) noexcept {
       break;
     }
     case Intent::yield: {
+      // The state stays `running`: a queued yielder only needs its permit kept, and unpark() of a
+      // running fiber does exactly that. The queue publishes `context` to whoever pops it.
       c.context = from_context;
-      std::uint32_t s = c.state.load(std::memory_order_relaxed);
-      while (!c.state.compare_exchange_weak(s, FiberCore::kQueued | (s & FiberCore::kNotified),
-                                            std::memory_order_acq_rel, std::memory_order_relaxed)) {
-      }
       schedule_back(from);
       break;
     }
@@ -341,7 +342,7 @@ void Worker::after_switch(void* from_context) noexcept {
       c.stack_base = nullptr;
       c.context = nullptr;
       bump(counters_.tasks_finished);
-      sched_.registry.remove(from);
+      if (c.registered) sched_.registry.remove(from);
       sched_.complete(from);
       break;
     }

@@ -91,6 +91,13 @@ class Worker {
 
   WorkerStats stats() const noexcept;
 
+  // owner: the live-count halves of this worker (scheduler_impl.hpp, point 3). seq_cst stores of
+  // an uncontended line: they take part in the shutdown handshake.
+  void count_spawn() noexcept { spawned_.store(spawned_.load(std::memory_order_relaxed) + 1, std::memory_order_seq_cst); }
+  void count_finish() noexcept { finished_.store(finished_.load(std::memory_order_relaxed) + 1, std::memory_order_seq_cst); }
+  std::uint64_t spawned() const noexcept { return spawned_.load(std::memory_order_seq_cst); }
+  std::uint64_t finished() const noexcept { return finished_.load(std::memory_order_seq_cst); }
+
   // landing half of a switch; public for the fiber entry trampoline.
   void after_switch(void* from_context) noexcept;
   static void fiber_main(Worker* w) noexcept;
@@ -150,6 +157,8 @@ class Worker {
     c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
   }
   Counters counters_;
+  alignas(64) std::atomic<std::uint64_t> spawned_{0};
+  alignas(64) std::atomic<std::uint64_t> finished_{0};
   friend struct Scheduler::Impl;
 };
 

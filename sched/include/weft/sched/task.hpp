@@ -50,6 +50,7 @@ struct FiberCore {
   std::atomic<std::uint32_t> refs{2};
   std::atomic<bool> cancel_requested{false};
   bool started = false;
+  bool registered = false;  // in the scheduler's registry (from its first park until it ends)
   std::uint32_t home_worker = 0;  // the worker it last ran on: remote wake-ups go to its inbox
   FiberId id = 0;
   Scheduler* scheduler = nullptr;
@@ -59,7 +60,7 @@ struct FiberCore {
   void* asan_fake_stack = nullptr;
   void* tsan_fiber = nullptr;
   std::atomic<std::uintptr_t> joiner{0};  // a Waker's bits, or kJoinDone once finished
-  Task* registry_prev = nullptr;  // live-task registry links (started tasks only)
+  Task* registry_prev = nullptr;  // live-task registry links (tasks that have parked)
   Task* registry_next = nullptr;
   std::unique_ptr<std::string> name;  // only when the spawner named it
 };
@@ -82,7 +83,8 @@ class Task {
   // request_cancel: asks the task to stop. A task that has not started never runs; a task blocked
   // in a cancellation point wakes and that call returns errc::cancelled. Never blocks.
   void request_cancel() noexcept;
-  bool cancel_requested() const noexcept { return core_.cancel_requested.load(std::memory_order_acquire); }
+  // cancel_requested: true once request_cancel() was called or its scheduler began shutting down.
+  bool cancel_requested() const noexcept;
 
   // wait_finished: blocks until is_finished(). In a fiber it suspends only that fiber, on a plain
   // thread it blocks the thread. Returns errc::cancelled when the *waiting* fiber is cancelled

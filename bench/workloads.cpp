@@ -1,0 +1,130 @@
+// workloads: the workload programs of ../shared/DESIGN.md. `workloads [NAME...]` runs the named
+// workloads (all when none) and prints one line per result:
+//   <workload> <who> <metric>=<value> <unit>
+// where <who> is weft-w<N> (N workers) or the baseline's name. Ratios against a baseline are
+// measured in the same run and printed as their own lines (metric ratio_to_<baseline>).
+//
+// Workloads so far:
+//   w1_spawn    spawn 1,000,000 tiny tasks from main, each increments an atomic; join them all
+//   yield_ping  two fibers on one worker yield to each other; ns per switch vs a raw
+//               boost::context switch (bench/baseline)
+#include "baseline/raw_switch.hpp"
+
+#include <weft/weft.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+void line(const char* workload, const std::string& who, const char* metric, double value, const char* unit) {
+  std::printf("%s %s %s=%.4g %s\n", workload, who.c_str(), metric, value, unit);
+  std::fflush(stdout);
+}
+
+std::string weft_w(unsigned n) { return "weft-w" + std::to_string(n); }
+
+// Best of `reps` runs: the machine is shared, the best run is the least disturbed one.
+template <class F>
+double best_of(int reps, F&& f, bool higher_is_better) {
+  double best = higher_is_better ? 0.0 : 1e300;
+  for (int i = 0; i < reps; ++i) {
+    const double v = f();
+    best = higher_is_better ? std::max(best, v) : std::min(best, v);
+  }
+  return best;
+}
+
+void w1_spawn() {
+  constexpr int kTasks = 1'000'000;
+  for (unsigned workers : {1u, 2u}) {
+    weft::Runtime rt{weft::Config{.workers = workers}};
+    std::vector<weft::JoinHandle<void>> handles;
+    handles.reserve(kTasks);
+    const double rate = best_of(3, [&] {
+      std::atomic<std::uint64_t> count{0};
+      const auto t0 = Clock::now();
+      for (int i = 0; i < kTasks; ++i) {
+        handles.push_back(rt.spawn([&count] { count.fetch_add(1, std::memory_order_relaxed); }));
+      }
+      for (auto& h : handles) h.join();
+      const double s = seconds_since(t0);
+      handles.clear();
+      if (count.load() != kTasks) {
+        std::fprintf(stderr, "w1_spawn: count %llu != %d\n", static_cast<unsigned long long>(count.load()), kTasks);
+        std::exit(1);
+      }
+      return kTasks / s;
+    }, true);
+    line("w1_spawn", weft_w(workers), "tasks_per_s", rate, "tasks/s");
+    std::uint64_t parks = 0, started = 0;
+    for (const auto& st : rt.stats()) {
+      parks += st.parks;
+      started += st.tasks_started;
+    }
+    line("w1_spawn", weft_w(workers), "parks_per_1k_tasks", 1000.0 * parks / started, "parks");
+  }
+}
+
+void yield_ping() {
+  constexpr int kYields = 2'000'000;  // per fiber
+  const double raw = best_of(5, [] { return weft::bench::raw_switch_ns(4'000'000); }, false);
+  line("yield_ping", "raw-boost-fiber", "ns_per_switch", raw, "ns");
+  weft::Runtime rt{weft::Config{.workers = 1}};
+  const double ns = best_of(5, [&] {
+    return rt.block_on([] {
+      auto player = [] {
+        for (int i = 0; i < kYields; ++i) weft::this_fiber::yield();
+      };
+      const auto t0 = Clock::now();
+      auto a = weft::spawn(player);
+      auto b = weft::spawn(player);
+      a.join();
+      b.join();
+      return seconds_since(t0) * 1e9 / (2.0 * kYields);
+    });
+  }, false);
+  line("yield_ping", weft_w(1), "ns_per_switch", ns, "ns");
+  line("yield_ping", weft_w(1), "ratio_to_raw", ns / raw, "x");
+}
+
+struct Workload {
+  const char* name;
+  void (*run)();
+};
+constexpr Workload kWorkloads[] = {
+    {"w1_spawn", w1_spawn},
+    {"yield_ping", yield_ping},
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<const Workload*> chosen;
+  for (int i = 1; i < argc; ++i) {
+    const auto* w = std::find_if(std::begin(kWorkloads), std::end(kWorkloads),
+                                 [&](const Workload& x) { return std::strcmp(x.name, argv[i]) == 0; });
+    if (w == std::end(kWorkloads)) {
+      std::fprintf(stderr, "workloads: unknown workload '%s'; known:", argv[i]);
+      for (const auto& x : kWorkloads) std::fprintf(stderr, " %s", x.name);
+      std::fprintf(stderr, "\n");
+      return 2;
+    }
+    chosen.push_back(w);
+  }
+  if (chosen.empty()) {
+    for (const auto& w : kWorkloads) chosen.push_back(&w);
+  }
+  for (const auto* w : chosen) w->run();
+  return 0;
+}
