@@ -1,0 +1,3 @@
+module weftcompare
+
+go 1.19
