@@ -8,7 +8,13 @@
 //   w1_spawn    spawn 1,000,000 tiny tasks from main, each increments an atomic; join them all
 //   yield_ping  two fibers on one worker yield to each other; ns per switch vs a raw
 //               boost::context switch (bench/baseline)
+//   w7_nop      32 fibers on one worker issue NOPs through weft vs a raw liburing loop that
+//               submits batches of 32 (bench/baseline); ops/s, io_uring_enter calls per op
+#include "baseline/raw_nop.hpp"
 #include "baseline/raw_switch.hpp"
+
+#include <weft/io/ops.hpp>
+#include <weft/io/uring_driver.hpp>
 
 #include <weft/weft.hpp>
 
@@ -98,6 +104,36 @@ void yield_ping() {
   line("yield_ping", weft_w(1), "ratio_to_raw", ns / raw, "x");
 }
 
+void w7_nop() {
+  constexpr unsigned kBatch = 32;  // fibers, and the raw loop's batch
+  constexpr std::uint64_t kTotal = 4'000'000;
+  static_assert(kBatch == 32, "the fibers below each issue kTotal / 32 NOPs");
+  const double raw = best_of(3, [] { return weft::bench::raw_nop_per_s(kTotal, kBatch); }, true);
+  line("w7_nop", "raw-liburing-b32", "ops_per_s", raw, "ops/s");
+  weft::Runtime rt{weft::Config{.workers = 1}};
+  double enters_per_op = 0;
+  const double ops = best_of(3, [&] {
+    return rt.block_on([&] {
+      const auto before = weft::io::current_uring_stats();
+      const auto t0 = Clock::now();
+      std::vector<weft::JoinHandle<void>> fibers;
+      for (unsigned f = 0; f < kBatch; ++f) {
+        fibers.push_back(weft::spawn([] {
+          for (std::uint64_t i = 0; i < kTotal / 32; ++i) weft::io::nop().value();
+        }));
+      }
+      for (auto& h : fibers) h.join();
+      const double s = seconds_since(t0);
+      const auto after = weft::io::current_uring_stats();
+      enters_per_op = static_cast<double>(after.enters - before.enters) / kTotal;
+      return kTotal / s;
+    });
+  }, true);
+  line("w7_nop", weft_w(1), "ops_per_s", ops, "ops/s");
+  line("w7_nop", weft_w(1), "enters_per_op", enters_per_op, "calls");
+  line("w7_nop", weft_w(1), "ratio_to_raw", ops / raw, "x");
+}
+
 struct Workload {
   const char* name;
   void (*run)();
@@ -105,6 +141,7 @@ struct Workload {
 constexpr Workload kWorkloads[] = {
     {"w1_spawn", w1_spawn},
     {"yield_ping", yield_ping},
+    {"w7_nop", w7_nop},
 };
 
 }  // namespace

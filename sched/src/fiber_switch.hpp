@@ -10,6 +10,7 @@
 #include <cstddef>
 
 #if defined(WEFT_ASAN)
+#include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
 #endif
 #if defined(WEFT_TSAN)
@@ -54,6 +55,17 @@ inline void landed(void* asan_fake_stack) noexcept {
   __sanitizer_finish_switch_fiber(asan_fake_stack, nullptr, nullptr);
 #else
   (void)asan_fake_stack;
+#endif
+}
+
+// fresh_stack: a pooled stack is about to host a new fiber. Under ASan the frames of the fiber
+// that ended on it never returned, so their redzones are still poisoned: clear them.
+inline void fresh_stack(void* stack_bottom, std::size_t size) noexcept {
+#if defined(WEFT_ASAN)
+  __asan_unpoison_memory_region(stack_bottom, size);
+#else
+  (void)stack_bottom;
+  (void)size;
 #endif
 }
 

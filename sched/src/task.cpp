@@ -3,7 +3,7 @@
 #include <weft/sched/waker.hpp>
 
 #include "scheduler_impl.hpp"
-#include "wake.hpp"
+#include <weft/sched/waker.hpp>
 
 #include <stdexcept>
 

@@ -5,12 +5,7 @@
 #include <thread>
 
 namespace weft::this_fiber {
-namespace {
-sched::Task* current_task() noexcept {
-  sched::Worker* w = sched::current_worker();
-  return w ? w->current() : nullptr;
-}
-}  // namespace
+using sched::current_task;
 
 bool in_fiber() noexcept { return current_task() != nullptr; }
 

@@ -9,7 +9,7 @@
 #include <weft/sched/waker.hpp>
 
 #include "timer_heap.hpp"
-#include "wake.hpp"
+#include <weft/sched/waker.hpp>
 #include "worker.hpp"
 
 #include <linux/futex.h>
@@ -123,7 +123,7 @@ void fiber_park(Worker* w, Task* self) {
 
 }  // namespace
 
-void wake_task(Task* t) noexcept {
+void wake_task(Task* t, bool lifo) noexcept {
   FiberCore& c = t->core();
   std::uint32_t s = c.state.load(std::memory_order_acquire);
   for (;;) {
@@ -138,7 +138,11 @@ void wake_task(Task* t) noexcept {
         // acq_rel: acquires the saved context published by after_switch.
         if (!c.state.compare_exchange_weak(s, FiberCore::kQueued, std::memory_order_acq_rel)) continue;
         if (Worker* w = current_worker(); w && w->scheduler().owner == c.scheduler) {
-          w->schedule_lifo(t);
+          if (lifo) {
+            w->schedule_lifo(t);
+          } else {
+            w->schedule_back(t);
+          }
         } else {
           c.scheduler->impl().schedule_remote(t);
         }
@@ -147,6 +151,11 @@ void wake_task(Task* t) noexcept {
         return;
     }
   }
+}
+
+Task* current_task() noexcept {
+  Worker* w = current_worker();
+  return w ? w->current() : nullptr;
 }
 
 Waker& Waker::operator=(Waker&& other) noexcept {

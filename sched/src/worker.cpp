@@ -2,7 +2,7 @@
 
 #include "fiber_switch.hpp"
 #include "stack_overflow.hpp"
-#include "wake.hpp"
+#include <weft/sched/waker.hpp>
 
 #include <pthread.h>
 
@@ -37,6 +37,11 @@ Worker* current_worker() noexcept {
 }
 
 Worker* stack_overflow_worker() noexcept { return t_worker; }
+
+Driver* current_driver() noexcept {
+  Worker* w = current_worker();
+  return w && w->current() ? w->driver() : nullptr;
+}
 
 Worker::Worker(Scheduler::Impl& sched, unsigned index)
     : sched_(sched), index_(index), stacks_(sched.slabs), rng_(0x9E3779B97F4A7C15ull * (index + 1)) {
@@ -99,6 +104,9 @@ void Worker::run() {
     if (!t) t = search();
     if (t) {
       found_work();
+      // Submit what the last tick queued and reap what completed before running on. With nothing
+      // to run, park() submits and waits in the same call instead: one syscall, not two.
+      driver_->poll();
       run_task(t);
       continue;
     }
@@ -108,7 +116,6 @@ void Worker::run() {
 }
 
 void Worker::maintenance() {
-  driver_->poll();
   const auto next = timers_.next_deadline();
   if (next == std::chrono::steady_clock::time_point::max()) return;
   const auto now = std::chrono::steady_clock::now();
@@ -117,7 +124,7 @@ void Worker::maintenance() {
   timers_.fire_expired(now, fired_);
   bump(counters_.timers_fired, fired_.size());
   for (Task* t : fired_) {
-    wake_task(t);
+    wake_task(t, /*lifo=*/false);  // in deadline order
     t->unref();
   }
 }
@@ -243,6 +250,7 @@ bool Worker::prepare(Task* t) {
     c.started = true;
     c.stack_base = s.base;
     c.stack_size = s.size;
+    fiber_switch::fresh_stack(s.bottom(), s.size);
     c.context = fiber_switch::make(s.bottom(), s.size, &fiber_entry);
     c.tsan_fiber = fiber_switch::tsan_create();
     bump(counters_.tasks_started);
@@ -365,8 +373,11 @@ void Worker::schedule_back(Task* t) {
     sched_.notify_work();
     return;
   }
-  // Only worth waking a thief when there is more here than this worker runs next (tokio's rule).
-  if (!searching_ && local_.size() + (lifo_ ? 1 : 0) > 1) sched_.notify_work();
+  // Worth waking a thief only when there is more here than this worker runs next (tokio's rule),
+  // and only on the push that makes it so: while older items wait here, any worker that parks as
+  // the last searcher sees them and wakes another (idle.hpp, point 2), so a burst of pushes
+  // needs one fence, not one each.
+  if (!searching_ && local_.size() + (lifo_ ? 1 : 0) == 2) sched_.notify_work();
 }
 
 void Worker::post_inbox(Task* t) { inbox_.enqueue(t); }

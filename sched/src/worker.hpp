@@ -72,6 +72,7 @@ class Worker {
   unsigned index() const noexcept { return index_; }
   Scheduler::Impl& scheduler() noexcept { return sched_; }
   TimerHeap& timers() noexcept { return timers_; }
+  Driver* driver() const noexcept { return driver_.get(); }
 
   // owner: leaves the current fiber `self` (parking, yielding or finishing). Returns when `self`
   // is resumed (never for finish), possibly on another worker.
@@ -104,7 +105,7 @@ class Worker {
 
  private:
   void run();
-  void maintenance();
+  void maintenance();  // fires expired timers
   Task* next_task();
   Task* pop_local();
   Task* take_inbox();

@@ -27,6 +27,16 @@ class Driver {
   virtual void unpark() noexcept = 0;
   // poll: makes non-blocking progress (e.g. reaps completions) between fibers. Owner thread only.
   virtual void poll() {}
+
+  // kind: identifies the implementation (the address of a tag object it owns), so io/ can find
+  // its own driver without a dynamic_cast on every operation.
+  const void* kind() const noexcept { return kind_; }
+
+ protected:
+  explicit Driver(const void* kind = nullptr) noexcept : kind_(kind) {}
+
+ private:
+  const void* kind_;
 };
 
 // DriverFactory: builds the driver of worker `index`; called on that worker's thread.
@@ -35,5 +45,9 @@ using DriverFactory = std::function<std::unique_ptr<Driver>(unsigned index)>;
 // make_eventfd_driver: a driver that waits with ppoll() on an EventSource. Throws std::system_error
 // if the eventfd cannot be created.
 std::unique_ptr<Driver> make_eventfd_driver();
+
+// current_driver: the driver of the worker running the calling fiber; nullptr outside fibers.
+// Only valid until the next suspension point: the fiber may resume on another worker.
+Driver* current_driver() noexcept;
 
 }  // namespace weft::sched

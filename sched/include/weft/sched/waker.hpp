@@ -63,6 +63,18 @@ class Waker {
   std::uintptr_t bits_ = 0;  // Task* (fiber) or ThreadParker* | 1 (plain thread)
 };
 
+// current_task: the task of the calling fiber, nullptr on a plain thread.
+Task* current_task() noexcept;
+
+// wake_task: Waker::wake() without a handle, for hot paths that can prove `t` alive: the caller
+// must know the task cannot end before this call returns (e.g. it is parked waiting for the very
+// event the caller delivers, and does not leave before the caller signals it is done).
+// A parked task becomes queued on the calling worker when the caller is a worker of the same
+// scheduler (the fiber migrates to its waker, where the data it waits for is hot), else in its
+// home worker's inbox. `lifo` puts it in the LIFO slot (it runs next); otherwise it goes to the
+// back of the queue, which keeps a batch of wake-ups (expired timers) in order.
+void wake_task(Task* t, bool lifo = true) noexcept;
+
 // park: suspends the calling fiber (or blocks the calling thread) until its permit is available,
 // then consumes it. May return spuriously.
 void park();

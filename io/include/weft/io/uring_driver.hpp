@@ -1,0 +1,44 @@
+// weft/io/uring_driver.hpp: the io_uring ring of a worker, as the worker's parking driver.
+//
+// Each worker owns one ring (IORING_SETUP_SINGLE_ISSUER: only its thread submits). Operations a
+// fiber issues only fill SQEs; the worker submits everything its fibers queued during a tick with
+// one io_uring_enter, and when it has nothing to run it submits and waits in the same call, with
+// its next timer as the timeout. A read is always pending on the worker's EventSource, so a remote
+// wake-up (an eventfd write) ends that wait.
+//
+// Thread-safety: the driver is used by its worker thread; unpark() and the forwarding of cancels
+// are safe from any thread.
+//
+//   weft::sched::Scheduler::Options o;
+//   o.driver_factory = [](unsigned) { return weft::io::make_uring_driver({}); };
+#pragma once
+
+#include <weft/sched/driver.hpp>
+
+#include <cstdint>
+#include <memory>
+
+namespace weft::io {
+
+// UringOptions: how a worker's ring is set up.
+struct UringOptions {
+  unsigned entries = 256;     // SQ size (the CQ is twice that)
+  unsigned cq_entries = 0;    // 0: 2 * entries; tests shrink it to exercise CQ overflow
+};
+
+// make_uring_driver: sets up a ring, trying SINGLE_ISSUER|DEFER_TASKRUN|COOP_TASKRUN, then weaker
+// flag sets on EINVAL. Throws std::system_error with the errno of io_uring_setup when no flag set
+// works (ENOSYS: no io_uring; EPERM: blocked by seccomp or kernel.io_uring_disabled; ENOMEM: locked
+// memory limit). Call on the worker thread that will own the ring.
+std::unique_ptr<sched::Driver> make_uring_driver(const UringOptions& options);
+
+// UringStats: counters of the calling worker's ring (zero outside a fiber on a ring worker).
+struct UringStats {
+  std::uint64_t enters = 0;          // io_uring_enter calls
+  std::uint64_t sqes_submitted = 0;  // SQEs handed to the kernel
+  std::uint64_t cqes_reaped = 0;     // completions processed
+  unsigned setup_flags = 0;          // the IORING_SETUP_* flags the ring got
+};
+UringStats current_uring_stats() noexcept;
+
+}  // namespace weft::io

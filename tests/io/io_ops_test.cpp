@@ -1,0 +1,305 @@
+// IO operations on the worker's io_uring ring: each operation's success and error paths,
+// deadlines, cancellation of in-flight operations (also across workers), batching of submissions,
+// a tiny completion queue under load, and TCP across fibers.
+#include <weft/io/ops.hpp>
+#include <weft/io/uring_driver.hpp>
+
+#include "support/test_support.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <array>
+#include <atomic>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace weft {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::span<const std::byte> bytes(std::string_view s) { return std::as_bytes(std::span(s.data(), s.size())); }
+std::string text(std::span<const std::byte> b) { return std::string(reinterpret_cast<const char*>(b.data()), b.size()); }
+
+struct Pipe {
+  int r = -1, w = -1;
+  Pipe() {
+    int fds[2];
+    EXPECT_EQ(::pipe2(fds, O_CLOEXEC), 0);
+    r = fds[0];
+    w = fds[1];
+  }
+  ~Pipe() {
+    if (r >= 0) ::close(r);
+    if (w >= 0) ::close(w);
+  }
+};
+
+// A listening TCP socket on 127.0.0.1 with an ephemeral port.
+struct Listener {
+  int fd = -1;
+  sockaddr_in addr{};
+  Listener() {
+    fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    socklen_t len = sizeof addr;
+    EXPECT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+    EXPECT_EQ(::listen(fd, 128), 0);
+  }
+  ~Listener() { ::close(fd); }
+};
+
+class IoOps : public test::WorkerCountTest {};
+
+TEST_P(IoOps, NopAndOutsideAFiber) {
+  Runtime rt{config()};
+  EXPECT_TRUE(rt.block_on([] { return io::nop(); }));
+  auto r = io::nop();  // main is not a fiber
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), errc::not_in_fiber);
+}
+
+TEST_P(IoOps, PipeReadWriteAndErrors) {
+  Runtime rt{config()};
+  Pipe p;
+  rt.block_on([&] {
+    EXPECT_EQ(io::write(p.w, bytes("hello")).value(), 5u);
+    std::array<std::byte, 16> buf{};
+    auto n = io::read(p.r, buf);
+    ASSERT_TRUE(n);
+    EXPECT_EQ(text(std::span(buf).first(*n)), "hello");
+    auto bad = io::read(-1, buf);
+    ASSERT_FALSE(bad);
+    EXPECT_EQ(bad.error(), std::errc::bad_file_descriptor);
+    auto wrong_end = io::write(p.r, bytes("x"));
+    ASSERT_FALSE(wrong_end);
+    EXPECT_EQ(wrong_end.error(), std::errc::bad_file_descriptor);
+  });
+}
+
+TEST_P(IoOps, FilesAtOffsetsVectorsSyncAndErrors) {
+  Runtime rt{config()};
+  char tmpl[] = "/tmp/weft-io-XXXXXX";
+  const int tmp = ::mkstemp(tmpl);
+  ASSERT_GE(tmp, 0);
+  ::close(tmp);
+  rt.block_on([&] {
+    auto fd = io::openat(AT_FDCWD, tmpl, O_RDWR | O_CLOEXEC);
+    ASSERT_TRUE(fd);
+    EXPECT_EQ(io::write_at(*fd, bytes("0123456789"), 0).value(), 10u);
+    EXPECT_EQ(io::write_at(*fd, bytes("AB"), 4).value(), 2u);
+    std::array<std::byte, 10> buf{};
+    EXPECT_EQ(io::read_at(*fd, buf, 0).value(), 10u);
+    EXPECT_EQ(text(buf), "0123AB6789");
+    char a[3], b[4];
+    iovec iov[2] = {{a, sizeof a}, {b, sizeof b}};
+    EXPECT_EQ(io::readv(*fd, iov, 1).value(), 7u);
+    EXPECT_EQ(std::string(a, 3) + std::string(b, 4), "123AB67");
+    char c[] = "xyz";
+    iovec wv[1] = {{c, 3}};
+    EXPECT_EQ(io::writev(*fd, wv, 7).value(), 3u);
+    EXPECT_TRUE(io::fsync(*fd));
+    EXPECT_TRUE(io::fdatasync(*fd));
+    EXPECT_TRUE(io::close(*fd));
+    auto again = io::close(*fd);
+    ASSERT_FALSE(again);
+    EXPECT_EQ(again.error(), std::errc::bad_file_descriptor);
+
+    auto missing = io::openat(AT_FDCWD, "/nonexistent/weft", O_RDONLY);
+    ASSERT_FALSE(missing);
+    EXPECT_EQ(missing.error(), std::errc::no_such_file_or_directory);
+    auto dir = io::openat(AT_FDCWD, "/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    ASSERT_TRUE(dir);
+    auto isdir = io::read(*dir, buf);
+    ASSERT_FALSE(isdir);
+    EXPECT_EQ(isdir.error(), std::errc::is_a_directory);
+    EXPECT_TRUE(io::close(*dir));
+  });
+  ::unlink(tmpl);
+}
+
+TEST_P(IoOps, DeadlineExpiresAndLeavesTheFdUsable) {
+  Runtime rt{config()};
+  Pipe p;
+  rt.block_on([&] {
+    std::array<std::byte, 8> buf{};
+    const auto t0 = std::chrono::steady_clock::now();
+    auto r = io::read_for(p.r, buf, 20ms);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error(), std::errc::timed_out);
+    EXPECT_GE(std::chrono::steady_clock::now() - t0, 20ms);
+    // The timed-out read consumed nothing: data written now is all there.
+    EXPECT_EQ(io::write(p.w, bytes("late")).value(), 4u);
+    auto n = io::read_for(p.r, buf, 10s);
+    ASSERT_TRUE(n);
+    EXPECT_EQ(text(std::span(buf).first(*n)), "late");
+    // A deadline that never comes is no deadline.
+    EXPECT_EQ(io::write(p.w, bytes("z")).value(), 1u);
+    EXPECT_EQ(io::read_for(p.r, buf, std::chrono::hours::max()).value(), 1u);
+  });
+}
+
+TEST_P(IoOps, CancelInFlightReadsAcrossWorkers) {
+  Runtime rt{config()};
+  constexpr int kReaders = 32;
+  std::vector<Pipe> pipes(kReaders);
+  std::atomic<int> blocked{0};
+  std::vector<JoinHandle<Result<std::size_t>>> hs;
+  std::vector<std::array<std::byte, 8>> bufs(kReaders);
+  for (int i = 0; i < kReaders; ++i) {
+    hs.push_back(rt.spawn([&, i] {
+      blocked.fetch_add(1);
+      return io::read(pipes[i].r, bufs[i]);
+    }));
+  }
+  ASSERT_TRUE(test::eventually([&] { return blocked.load() == kReaders; }));
+  std::this_thread::sleep_for(5ms);  // let the reads reach the kernel
+  for (auto& h : hs) h.cancel();
+  for (auto& h : hs) {
+    auto r = h.join();
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error(), errc::cancelled);
+  }
+  // The cancelled reads took nothing: every pipe still delivers what is written next.
+  rt.block_on([&] {
+    for (auto& p : pipes) {
+      EXPECT_EQ(io::write(p.w, bytes("ok")).value(), 2u);
+      std::array<std::byte, 8> buf{};
+      EXPECT_EQ(io::read(p.r, buf).value(), 2u);
+    }
+  });
+}
+
+TEST_P(IoOps, PollReportsReadiness) {
+  Runtime rt{config()};
+  Pipe p;
+  rt.block_on([&] {
+    auto t = io::poll_until(p.r, POLLIN, std::chrono::steady_clock::now() + 10ms);
+    ASSERT_FALSE(t);
+    EXPECT_EQ(t.error(), std::errc::timed_out);
+    auto waiter = spawn([&] { return io::poll(p.r, POLLIN); });
+    EXPECT_EQ(io::write(p.w, bytes("!")).value(), 1u);
+    auto ev = waiter.join();
+    ASSERT_TRUE(ev);
+    EXPECT_TRUE(*ev & POLLIN);
+  });
+}
+
+TEST_P(IoOps, TcpEchoAcrossFibers) {
+  Runtime rt{config()};
+  Listener l;
+  const int kClients = 16;
+  auto server = rt.spawn([&] {
+    std::vector<JoinHandle<void>> conns;
+    for (int i = 0; i < kClients; ++i) {
+      sockaddr_in peer{};
+      socklen_t len = sizeof peer;
+      int c = io::accept(l.fd, reinterpret_cast<sockaddr*>(&peer), &len).value();
+      EXPECT_EQ(peer.sin_addr.s_addr, htonl(INADDR_LOOPBACK));
+      conns.push_back(spawn([c] {
+        std::array<std::byte, 64> buf{};
+        for (;;) {
+          auto n = io::recv(c, buf);
+          if (!n || *n == 0) break;
+          EXPECT_EQ(io::send(c, std::span(buf).first(*n)).value(), *n);
+        }
+        (void)io::close(c);
+      }));
+    }
+    for (auto& h : conns) h.join();
+  });
+  std::vector<JoinHandle<std::string>> clients;
+  for (int i = 0; i < kClients; ++i) {
+    clients.push_back(rt.spawn([&, i] {
+      int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      io::connect(s, reinterpret_cast<const sockaddr*>(&l.addr), sizeof l.addr).value();
+      std::string msg = "ping-" + std::to_string(i);
+      EXPECT_EQ(io::send(s, bytes(msg)).value(), msg.size());
+      std::array<std::byte, 64> buf{};
+      std::string got;
+      while (got.size() < msg.size()) got += text(std::span(buf).first(io::recv(s, buf).value()));
+      (void)io::close(s);
+      return got;
+    }));
+  }
+  for (int i = 0; i < kClients; ++i) EXPECT_EQ(clients[i].join(), "ping-" + std::to_string(i));
+  server.join();
+}
+
+TEST_P(IoOps, ConnectRefusedAndAcceptDeadline) {
+  Runtime rt{config()};
+  rt.block_on([] {
+    sockaddr_in addr{};
+    int probe = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(probe, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    socklen_t len = sizeof addr;
+    ::getsockname(probe, reinterpret_cast<sockaddr*>(&addr), &len);
+    ::close(probe);  // nobody listens on that port now
+    int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    auto r = io::connect(s, reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error(), std::errc::connection_refused);
+    ::close(s);
+  });
+  Listener l;
+  rt.block_on([&] {
+    auto a = io::accept_until(l.fd, std::chrono::steady_clock::now() + 15ms);
+    ASSERT_FALSE(a);
+    EXPECT_EQ(a.error(), std::errc::timed_out);
+  });
+}
+
+TEST_P(IoOps, SubmissionsAreBatchedPerTick) {
+  Runtime rt{Config{.workers = 1}};
+  (void)GetParam();
+  const int kFibers = 64, kRounds = 50;
+  auto [enters, sqes] = rt.block_on([&] {
+    const io::UringStats before = io::current_uring_stats();
+    std::vector<JoinHandle<void>> hs;
+    for (int f = 0; f < kFibers; ++f) {
+      hs.push_back(spawn([&] {
+        for (int i = 0; i < kRounds; ++i) io::nop().value();
+      }));
+    }
+    for (auto& h : hs) h.join();
+    const io::UringStats after = io::current_uring_stats();
+    return std::pair{after.enters - before.enters, after.sqes_submitted - before.sqes_submitted};
+  });
+  EXPECT_GE(sqes, static_cast<std::uint64_t>(kFibers * kRounds));
+  // 64 fibers issuing together: far fewer io_uring_enter calls than operations.
+  EXPECT_LT(enters * 8, sqes) << enters << " enters for " << sqes << " SQEs";
+}
+
+INSTANTIATE_WORKER_COUNTS(IoOps);
+
+// A ring with a 4-entry SQ and an 8-entry CQ under 10,000 concurrent operations loses nothing.
+TEST(IoRing, TinyQueuesLoseNoCompletion) {
+  sched::Scheduler::Options o;
+  o.workers = 2;
+  o.driver_factory = [](unsigned) { return io::make_uring_driver(io::UringOptions{.entries = 4, .cq_entries = 8}); };
+  sched::Scheduler s(o);
+  const int n = static_cast<int>(test::scaled(10000));
+  std::atomic<int> ok{0};
+  std::vector<JoinHandle<void>> hs;
+  for (int i = 0; i < n; ++i) {
+    hs.push_back(detail::spawn_on(s, {}, [&] {
+      if (io::nop()) ok.fetch_add(1);
+    }));
+  }
+  for (auto& h : hs) h.join();
+  EXPECT_EQ(ok.load(), n);
+}
+
+}  // namespace
+}  // namespace weft
