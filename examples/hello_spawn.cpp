@@ -4,37 +4,19 @@
 //
 // Each task sleeps a little (so they overlap: a sleeping fiber costs no thread) and returns its
 // share of a sum; main joins every handle in order and prints the total with how long it took.
+#include "flags.hpp"
+
 #include <weft/weft.hpp>
 
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <vector>
 
-namespace {
-
-unsigned long parse_flag(int argc, char** argv, const char* flag, unsigned long fallback) {
-  for (int i = 1; i + 1 < argc; ++i) {
-    if (std::strcmp(argv[i], flag) == 0) {
-      char* end = nullptr;
-      const unsigned long v = std::strtoul(argv[i + 1], &end, 10);
-      if (*end != '\0') {
-        std::fprintf(stderr, "hello_spawn: %s needs a number, got '%s'\n", flag, argv[i + 1]);
-        std::exit(2);
-      }
-      return v;
-    }
-  }
-  return fallback;
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   using namespace std::chrono_literals;
-  const unsigned long tasks = parse_flag(argc, argv, "--tasks", 10000);
-  const auto workers = static_cast<unsigned>(parse_flag(argc, argv, "--workers", 0));
+  const unsigned long tasks = weft::examples::flag(argc, argv, "--tasks", 10000);
+  const auto workers = static_cast<unsigned>(weft::examples::flag(argc, argv, "--workers", 0));
 
   weft::Runtime rt{weft::Config{.workers = workers}};
   const auto t0 = std::chrono::steady_clock::now();

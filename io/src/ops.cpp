@@ -6,6 +6,9 @@
 #include "uring_driver.hpp"
 
 #include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <poll.h>
 
 #include <climits>
@@ -141,6 +144,66 @@ Result<unsigned> poll_until(int fd, unsigned events, Clock::time_point deadline)
   auto r = submit([&](io_uring_sqe* s) { io_uring_prep_poll_add(s, fd, events); }, deadline);
   if (!r) return fail(r.error());
   return static_cast<unsigned>(*r);
+}
+
+Result<std::size_t> recvmsg(int fd, msghdr* msg, int flags) {
+  return as_size(submit([&](io_uring_sqe* s) { io_uring_prep_recvmsg(s, fd, msg, static_cast<unsigned>(flags)); }));
+}
+Result<std::size_t> sendmsg(int fd, const msghdr* msg, int flags) {
+  return as_size(submit([&](io_uring_sqe* s) { io_uring_prep_sendmsg(s, fd, msg, static_cast<unsigned>(flags)); }));
+}
+
+Result<int> socket(int domain, int type, int protocol) {
+  return submit([&](io_uring_sqe* s) { io_uring_prep_socket(s, domain, type | SOCK_CLOEXEC, protocol, 0); });
+}
+Result<void> bind(int fd, const sockaddr* addr, socklen_t len) {
+  if (::bind(fd, addr, len) != 0) return fail(std::error_code(errno, std::system_category()));
+  return {};
+}
+Result<void> listen(int fd, int backlog) {
+  if (::listen(fd, backlog) != 0) return fail(std::error_code(errno, std::system_category()));
+  return {};
+}
+Result<void> shutdown(int fd, int how) {
+  return as_void(submit([&](io_uring_sqe* s) { io_uring_prep_shutdown(s, fd, how); }));
+}
+
+Result<std::size_t> splice(int fd_in, std::int64_t off_in, int fd_out, std::int64_t off_out, std::size_t len,
+                           unsigned flags) {
+  return as_size(submit([&](io_uring_sqe* s) {
+    io_uring_prep_splice(s, fd_in, off_in, fd_out, off_out, clamp_len(len), flags);
+  }));
+}
+Result<std::size_t> tee(int fd_in, int fd_out, std::size_t len, unsigned flags) {
+  return as_size(submit([&](io_uring_sqe* s) { io_uring_prep_tee(s, fd_in, fd_out, clamp_len(len), flags); }));
+}
+
+Result<void> statx(int dirfd, const char* path, int flags, unsigned mask, struct statx* out) {
+  return as_void(submit([&](io_uring_sqe* s) { io_uring_prep_statx(s, dirfd, path, flags, mask, out); }));
+}
+Result<void> fallocate(int fd, int mode, std::uint64_t offset, std::uint64_t len) {
+  return as_void(submit([&](io_uring_sqe* s) { io_uring_prep_fallocate(s, fd, mode, offset, len); }));
+}
+Result<void> ftruncate(int fd, std::uint64_t len) {
+  // IORING_OP_FTRUNCATE needs a newer liburing than Debian 12 ships; truncating does not wait on
+  // the network or a peer, so it runs directly.
+  if (::ftruncate(fd, static_cast<off_t>(len)) != 0) return fail(std::error_code(errno, std::system_category()));
+  return {};
+}
+Result<void> renameat(int olddirfd, const char* oldpath, int newdirfd, const char* newpath, unsigned flags) {
+  return as_void(submit([&](io_uring_sqe* s) { io_uring_prep_renameat(s, olddirfd, oldpath, newdirfd, newpath, flags); }));
+}
+Result<void> unlinkat(int dirfd, const char* path, int flags) {
+  return as_void(submit([&](io_uring_sqe* s) { io_uring_prep_unlinkat(s, dirfd, path, flags); }));
+}
+Result<void> mkdirat(int dirfd, const char* path, unsigned mode) {
+  return as_void(submit([&](io_uring_sqe* s) { io_uring_prep_mkdirat(s, dirfd, path, mode); }));
+}
+Result<void> symlinkat(const char* target, int newdirfd, const char* linkpath) {
+  return as_void(submit([&](io_uring_sqe* s) { io_uring_prep_symlinkat(s, target, newdirfd, linkpath); }));
+}
+Result<void> linkat(int olddirfd, const char* oldpath, int newdirfd, const char* newpath, int flags) {
+  return as_void(submit([&](io_uring_sqe* s) { io_uring_prep_linkat(s, olddirfd, oldpath, newdirfd, newpath, flags); }));
 }
 
 Result<int> openat(int dirfd, const char* path, int flags, unsigned mode) {

@@ -26,6 +26,7 @@
 #include <weft/sched/waker.hpp>
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 
 #include <chrono>
@@ -76,6 +77,33 @@ Result<void> connect_until(int fd, const sockaddr* addr, socklen_t len, Clock::t
 // poll: waits until `fd` has one of `events` (POLLIN, POLLOUT, ...); returns the revents.
 Result<unsigned> poll(int fd, unsigned events);
 Result<unsigned> poll_until(int fd, unsigned events, Clock::time_point deadline);
+
+// recvmsg / sendmsg: scatter/gather socket IO with ancillary data.
+Result<std::size_t> recvmsg(int fd, msghdr* msg, int flags = 0);
+Result<std::size_t> sendmsg(int fd, const msghdr* msg, int flags = 0);
+
+// socket: a new socket (SOCK_CLOEXEC is added). bind / listen never block: they run directly.
+Result<int> socket(int domain, int type, int protocol = 0);
+Result<void> bind(int fd, const sockaddr* addr, socklen_t len);
+Result<void> listen(int fd, int backlog);
+// shutdown: SHUT_RD, SHUT_WR or SHUT_RDWR.
+Result<void> shutdown(int fd, int how);
+
+// splice / tee: move bytes between fds without copying (one side must be a pipe). Offsets -1
+// mean "the file position".
+Result<std::size_t> splice(int fd_in, std::int64_t off_in, int fd_out, std::int64_t off_out, std::size_t len,
+                           unsigned flags = 0);
+Result<std::size_t> tee(int fd_in, int fd_out, std::size_t len, unsigned flags = 0);
+
+// Filesystem operations, relative to `dirfd` (AT_FDCWD: the working directory).
+Result<void> statx(int dirfd, const char* path, int flags, unsigned mask, struct statx* out);
+Result<void> fallocate(int fd, int mode, std::uint64_t offset, std::uint64_t len);
+Result<void> ftruncate(int fd, std::uint64_t len);
+Result<void> renameat(int olddirfd, const char* oldpath, int newdirfd, const char* newpath, unsigned flags = 0);
+Result<void> unlinkat(int dirfd, const char* path, int flags = 0);
+Result<void> mkdirat(int dirfd, const char* path, unsigned mode);
+Result<void> symlinkat(const char* target, int newdirfd, const char* linkpath);
+Result<void> linkat(int olddirfd, const char* oldpath, int newdirfd, const char* newpath, int flags = 0);
 
 // openat / close / fsync: files. openat returns the new fd (add O_CLOEXEC yourself).
 Result<int> openat(int dirfd, const char* path, int flags, unsigned mode = 0);
