@@ -210,6 +210,12 @@ Result<int> openat(int dirfd, const char* path, int flags, unsigned mode) {
   return submit([&](io_uring_sqe* s) { io_uring_prep_openat(s, dirfd, path, flags, mode); });
 }
 Result<void> close(int fd) {
+  // A cancelled task still closes: a close that did not happen would leak the fd, and one that
+  // might have happened cannot be retried (the number may be reused).
+  if (sched::Task* self = sched::current_task(); self && self->cancel_requested()) {
+    if (::close(fd) != 0) return fail(std::error_code(errno, std::system_category()));
+    return {};
+  }
   return as_void(submit([&](io_uring_sqe* s) { io_uring_prep_close(s, fd); }));
 }
 Result<void> fsync(int fd) {

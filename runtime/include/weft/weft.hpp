@@ -4,6 +4,9 @@
 //   int main() { return weft::run([] { return weft::spawn([] { return 0; }).join(); }); }
 #pragma once
 
+#include <weft/io/file.hpp>
+#include <weft/io/ops.hpp>
+#include <weft/io/tcp.hpp>
 #include <weft/runtime/config.hpp>
 #include <weft/runtime/join_handle.hpp>
 #include <weft/runtime/runtime.hpp>

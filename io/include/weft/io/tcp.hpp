@@ -1,0 +1,108 @@
+// weft/io/tcp.hpp: TCP listeners and streams for fibers (RAII, move-only).
+//
+// Every blocking member suspends only the calling fiber (see weft/io/ops.hpp for batching,
+// deadlines and cancellation) and returns weft::Result. close() shuts the socket down first, so
+// fibers blocked in accept/read on it wake up (EINVAL / end of stream) instead of waiting
+// forever; completions are keyed by operation, never by fd number, so an fd reused after close
+// cannot receive a stale completion. The destructor closes.
+//
+// Thread-safety: one object may be used by several fibers at once (e.g. a reader and a writer);
+// moving or closing it while others use it is a race, as with any fd.
+//
+//   auto l = weft::io::TcpListener::bind("127.0.0.1", 0).value();
+//   weft::io::TcpStream c = l.accept().value();
+//   c.write_all(std::as_bytes(std::span("hi", 2))).value();
+#pragma once
+
+#include <weft/sched/error.hpp>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace weft::io {
+
+// SocketAddress: an IPv4 or IPv6 address and port.
+struct SocketAddress {
+  sockaddr_storage storage{};
+  socklen_t len = 0;
+
+  // parse: "127.0.0.1" or "::1" with a port; std::errc::invalid_argument for anything else.
+  static Result<SocketAddress> parse(std::string_view ip, std::uint16_t port);
+  std::uint16_t port() const noexcept;
+  std::string to_string() const;  // "127.0.0.1:8080" / "[::1]:8080"
+  const sockaddr* get() const noexcept { return reinterpret_cast<const sockaddr*>(&storage); }
+};
+
+class TcpStream;
+
+// TcpListener: a listening socket.
+class TcpListener {
+ public:
+  TcpListener() noexcept = default;
+  TcpListener(TcpListener&& o) noexcept;
+  TcpListener& operator=(TcpListener&& o) noexcept;
+  ~TcpListener();
+
+  // bind: socket + SO_REUSEADDR + bind + listen. Port 0 picks a free port (see local_address()).
+  // Errors: std::errc::invalid_argument for a bad address, else the errno (EADDRINUSE, EACCES...).
+  static Result<TcpListener> bind(std::string_view ip, std::uint16_t port, int backlog = 1024);
+
+  // accept: waits for a connection (TCP_NODELAY is set on it); the peer's address in *peer.
+  Result<TcpStream> accept(SocketAddress* peer = nullptr);
+  Result<TcpStream> accept_until(std::chrono::steady_clock::time_point deadline, SocketAddress* peer = nullptr);
+
+  Result<SocketAddress> local_address() const;
+  // close: shuts down and closes; fibers blocked in accept() wake with an error. Idempotent.
+  Result<void> close();
+  int fd() const noexcept { return fd_; }
+  explicit operator bool() const noexcept { return fd_ >= 0; }
+
+ private:
+  explicit TcpListener(int fd) noexcept : fd_(fd) {}
+  int fd_ = -1;
+};
+
+// TcpStream: a connected socket.
+class TcpStream {
+ public:
+  TcpStream() noexcept = default;
+  explicit TcpStream(int fd) noexcept : fd_(fd) {}  // adopts a connected socket
+  TcpStream(TcpStream&& o) noexcept;
+  TcpStream& operator=(TcpStream&& o) noexcept;
+  ~TcpStream();
+
+  // connect: to ip:port, with TCP_NODELAY. Errors: ECONNREFUSED, std::errc::timed_out (the
+  // _until form), std::errc::invalid_argument for a bad address, errc::cancelled.
+  static Result<TcpStream> connect(std::string_view ip, std::uint16_t port);
+  static Result<TcpStream> connect_until(std::string_view ip, std::uint16_t port,
+                                         std::chrono::steady_clock::time_point deadline);
+
+  // read: up to buf.size() bytes; 0 at end of stream.
+  Result<std::size_t> read(std::span<std::byte> buf);
+  Result<std::size_t> read_until(std::span<std::byte> buf, std::chrono::steady_clock::time_point deadline);
+  // write: some of buf (at least one byte unless buf is empty).
+  Result<std::size_t> write(std::span<const std::byte> buf);
+  // read_exact: exactly buf.size() bytes; std::errc::connection_aborted if the stream ends first.
+  Result<void> read_exact(std::span<std::byte> buf);
+  // write_all: all of buf.
+  Result<void> write_all(std::span<const std::byte> buf);
+  // shutdown: SHUT_RD, SHUT_WR or SHUT_RDWR.
+  Result<void> shutdown(int how);
+  Result<SocketAddress> peer_address() const;
+  // close: shuts down and closes; idempotent.
+  Result<void> close();
+  int fd() const noexcept { return fd_; }
+  explicit operator bool() const noexcept { return fd_ >= 0; }
+
+ private:
+  int fd_ = -1;
+};
+
+}  // namespace weft::io

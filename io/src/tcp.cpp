@@ -1,0 +1,178 @@
+#include <weft/io/ops.hpp>
+#include <weft/io/tcp.hpp>
+
+#include <arpa/inet.h>
+#include <netinet/tcp.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <utility>
+
+namespace weft::io {
+namespace {
+
+Result<void> errno_result() { return fail(std::error_code(errno, std::system_category())); }
+
+void set_nodelay(int fd) {
+  const int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+// close_fd: shutdown (wakes fibers blocked on the socket; ENOTCONN on a listener is fine), then
+// close. Directly, not through the ring: closing a socket does not block, and it must happen
+// exactly once even in a cancelled task or a destructor on a plain thread.
+Result<void> close_fd(int& fd) {
+  if (fd < 0) return {};
+  const int f = std::exchange(fd, -1);
+  ::shutdown(f, SHUT_RDWR);
+  if (::close(f) != 0) return errno_result();
+  return {};
+}
+
+Result<SocketAddress> sockname(int fd, bool peer) {
+  SocketAddress a;
+  a.len = sizeof a.storage;
+  auto* sa = reinterpret_cast<sockaddr*>(&a.storage);
+  if ((peer ? ::getpeername(fd, sa, &a.len) : ::getsockname(fd, sa, &a.len)) != 0) {
+    return fail(std::error_code(errno, std::system_category()));
+  }
+  return a;
+}
+
+}  // namespace
+
+Result<SocketAddress> SocketAddress::parse(std::string_view ip, std::uint16_t port) {
+  SocketAddress a;
+  const std::string s(ip);
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&a.storage);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&a.storage);
+  if (::inet_pton(AF_INET, s.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(port);
+    a.len = sizeof *v4;
+  } else if (::inet_pton(AF_INET6, s.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(port);
+    a.len = sizeof *v6;
+  } else {
+    return fail(std::errc::invalid_argument);
+  }
+  return a;
+}
+
+std::uint16_t SocketAddress::port() const noexcept {
+  if (storage.ss_family == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in*>(&storage)->sin_port);
+  if (storage.ss_family == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6*>(&storage)->sin6_port);
+  return 0;
+}
+
+std::string SocketAddress::to_string() const {
+  char buf[INET6_ADDRSTRLEN] = {};
+  if (storage.ss_family == AF_INET) {
+    ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&storage)->sin_addr, buf, sizeof buf);
+    return std::string(buf) + ":" + std::to_string(port());
+  }
+  ::inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&storage)->sin6_addr, buf, sizeof buf);
+  return "[" + std::string(buf) + "]:" + std::to_string(port());
+}
+
+// ---- TcpListener -------------------------------------------------------------------------------
+
+TcpListener::TcpListener(TcpListener&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+TcpListener& TcpListener::operator=(TcpListener&& o) noexcept {
+  if (this != &o) {
+    (void)close();
+    fd_ = std::exchange(o.fd_, -1);
+  }
+  return *this;
+}
+TcpListener::~TcpListener() { (void)close(); }
+
+Result<TcpListener> TcpListener::bind(std::string_view ip, std::uint16_t port, int backlog) {
+  auto addr = SocketAddress::parse(ip, port);
+  if (!addr) return fail(addr.error());
+  const int fd = ::socket(addr->storage.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return fail(std::error_code(errno, std::system_category()));
+  TcpListener l(fd);
+  const int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (auto r = io::bind(fd, addr->get(), addr->len); !r) return fail(r.error());
+  if (auto r = io::listen(fd, backlog); !r) return fail(r.error());
+  return l;
+}
+
+Result<TcpStream> TcpListener::accept(SocketAddress* peer) {
+  return accept_until(std::chrono::steady_clock::time_point::max(), peer);
+}
+
+Result<TcpStream> TcpListener::accept_until(std::chrono::steady_clock::time_point deadline, SocketAddress* peer) {
+  SocketAddress a;
+  a.len = sizeof a.storage;
+  auto fd = io::accept_until(fd_, deadline, reinterpret_cast<sockaddr*>(&a.storage), &a.len);
+  if (!fd) return fail(fd.error());
+  set_nodelay(*fd);
+  if (peer) *peer = a;
+  return TcpStream(*fd);
+}
+
+Result<SocketAddress> TcpListener::local_address() const { return sockname(fd_, false); }
+Result<void> TcpListener::close() { return close_fd(fd_); }
+
+// ---- TcpStream ---------------------------------------------------------------------------------
+
+TcpStream::TcpStream(TcpStream&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+TcpStream& TcpStream::operator=(TcpStream&& o) noexcept {
+  if (this != &o) {
+    (void)close();
+    fd_ = std::exchange(o.fd_, -1);
+  }
+  return *this;
+}
+TcpStream::~TcpStream() { (void)close(); }
+
+Result<TcpStream> TcpStream::connect(std::string_view ip, std::uint16_t port) {
+  return connect_until(ip, port, std::chrono::steady_clock::time_point::max());
+}
+
+Result<TcpStream> TcpStream::connect_until(std::string_view ip, std::uint16_t port,
+                                           std::chrono::steady_clock::time_point deadline) {
+  auto addr = SocketAddress::parse(ip, port);
+  if (!addr) return fail(addr.error());
+  auto fd = io::socket(addr->storage.ss_family, SOCK_STREAM);
+  if (!fd) return fail(fd.error());
+  TcpStream s(*fd);
+  if (auto r = io::connect_until(*fd, addr->get(), addr->len, deadline); !r) return fail(r.error());
+  set_nodelay(*fd);
+  return s;
+}
+
+Result<std::size_t> TcpStream::read(std::span<std::byte> buf) { return io::recv(fd_, buf); }
+Result<std::size_t> TcpStream::read_until(std::span<std::byte> buf, std::chrono::steady_clock::time_point deadline) {
+  return io::recv_until(fd_, buf, deadline);
+}
+Result<std::size_t> TcpStream::write(std::span<const std::byte> buf) { return io::send(fd_, buf, MSG_NOSIGNAL); }
+
+Result<void> TcpStream::read_exact(std::span<std::byte> buf) {
+  while (!buf.empty()) {
+    auto n = io::recv(fd_, buf);
+    if (!n) return fail(n.error());
+    if (*n == 0) return fail(std::errc::connection_aborted);
+    buf = buf.subspan(*n);
+  }
+  return {};
+}
+
+Result<void> TcpStream::write_all(std::span<const std::byte> buf) {
+  while (!buf.empty()) {
+    auto n = io::send(fd_, buf, MSG_NOSIGNAL);
+    if (!n) return fail(n.error());
+    buf = buf.subspan(*n);
+  }
+  return {};
+}
+
+Result<void> TcpStream::shutdown(int how) { return io::shutdown(fd_, how); }
+Result<SocketAddress> TcpStream::peer_address() const { return sockname(fd_, true); }
+Result<void> TcpStream::close() { return close_fd(fd_); }
+
+}  // namespace weft::io
