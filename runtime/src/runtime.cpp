@@ -1,6 +1,8 @@
 #include <weft/io/uring_driver.hpp>
 #include <weft/runtime/runtime.hpp>
 
+#include <signal.h>
+
 #include <cstdio>
 #include <mutex>
 #include <system_error>
@@ -48,7 +50,23 @@ sched::Scheduler::Options scheduler_options(const Config& cfg) {
 }
 }  // namespace
 
-Runtime::Runtime(Config cfg) : sched_(std::make_unique<sched::Scheduler>(scheduler_options(cfg))) {}
+// ignore_sigpipe: a write to a closed socket or pipe raises SIGPIPE, whose default action kills
+// the whole program for one peer that went away (io_uring writes raise it too, and MSG_NOSIGNAL
+// does not exist for pipes). Like Rust's runtime, weft ignores it when nobody installed a handler,
+// so such writes fail with EPIPE instead.
+namespace {
+void ignore_sigpipe() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    struct sigaction old {};
+    if (::sigaction(SIGPIPE, nullptr, &old) == 0 && old.sa_handler == SIG_DFL && !(old.sa_flags & SA_SIGINFO)) {
+      ::signal(SIGPIPE, SIG_IGN);
+    }
+  });
+}
+}  // namespace
+
+Runtime::Runtime(Config cfg) : sched_((ignore_sigpipe(), std::make_unique<sched::Scheduler>(scheduler_options(cfg)))) {}
 
 Runtime::~Runtime() = default;
 

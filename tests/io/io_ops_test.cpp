@@ -179,6 +179,51 @@ TEST_P(IoOps, CancelInFlightReadsAcrossWorkers) {
   });
 }
 
+// Each kind of blocking operation, cancelled while it waits in the kernel, returns
+// errc::cancelled after its final completion.
+TEST_P(IoOps, CancelEachBlockingOperation) {
+  Runtime rt{config()};
+  Listener l;
+  Pipe empty, full;
+  ::fcntl(full.w, F_SETFL, O_NONBLOCK);
+  std::array<char, 4096> junk{};
+  while (::write(full.w, junk.data(), junk.size()) > 0) {
+  }
+  ::fcntl(full.w, F_SETFL, 0);
+  int sp[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp), 0);
+  std::atomic<int> started{0};
+  auto blocked = [&](auto op) {
+    return rt.spawn([&started, op]() -> std::error_code {
+      started.fetch_add(1);
+      auto r = op();
+      return r ? std::error_code() : r.error();
+    });
+  };
+  std::vector<JoinHandle<std::error_code>> hs;
+  hs.push_back(blocked([&] { return io::accept(l.fd); }));
+  hs.push_back(blocked([&] {
+    std::array<std::byte, 8> b{};
+    return io::recv(sp[0], b);
+  }));
+  hs.push_back(blocked([&] {
+    std::array<std::byte, 8> b{};
+    return io::read(empty.r, b);
+  }));
+  hs.push_back(blocked([&] { return io::poll(empty.r, POLLIN); }));
+  hs.push_back(blocked([&] { return io::write(full.w, bytes("more")); }));
+  hs.push_back(blocked([&] {
+    std::array<std::byte, 8> b{};
+    return io::read_for(empty.r, b, std::chrono::hours(1));  // with a linked timeout
+  }));
+  ASSERT_TRUE(test::eventually([&] { return started.load() == static_cast<int>(hs.size()); }));
+  std::this_thread::sleep_for(10ms);
+  for (auto& h : hs) h.cancel();
+  for (auto& h : hs) EXPECT_EQ(h.join(), errc::cancelled);
+  ::close(sp[0]);
+  ::close(sp[1]);
+}
+
 TEST_P(IoOps, PollReportsReadiness) {
   Runtime rt{config()};
   Pipe p;

@@ -6,6 +6,8 @@
 
 #include <weft/io/file.hpp>
 #include <weft/io/ops.hpp>
+#include <weft/io/pipe.hpp>
+#include <weft/io/process.hpp>
 #include <weft/io/tcp.hpp>
 #include <weft/runtime/config.hpp>
 #include <weft/runtime/join_handle.hpp>

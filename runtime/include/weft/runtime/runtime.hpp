@@ -8,6 +8,9 @@
 // Thread-safety: spawn() and block_on() from any thread or fiber. Destroy the Runtime from outside
 // its own fibers.
 //
+// Process-wide effect: the first Runtime sets SIGPIPE to SIG_IGN if it is at its default (a write
+// to a closed socket or pipe then fails with EPIPE instead of killing the program), as Rust does.
+//
 //   weft::Runtime rt;                                      // one worker per core
 //   auto h = rt.spawn([](int x) { return x * 2; }, 21);    // from main
 //   int v = h.join();                                      // 42
