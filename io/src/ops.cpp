@@ -146,8 +146,10 @@ Result<unsigned> poll_until(int fd, unsigned events, Clock::time_point deadline)
   return static_cast<unsigned>(*r);
 }
 
-Result<std::size_t> recvmsg(int fd, msghdr* msg, int flags) {
-  return as_size(submit([&](io_uring_sqe* s) { io_uring_prep_recvmsg(s, fd, msg, static_cast<unsigned>(flags)); }));
+Result<std::size_t> recvmsg(int fd, msghdr* msg, int flags) { return recvmsg_until(fd, msg, kNoDeadline, flags); }
+Result<std::size_t> recvmsg_until(int fd, msghdr* msg, Clock::time_point deadline, int flags) {
+  return as_size(
+      submit([&](io_uring_sqe* s) { io_uring_prep_recvmsg(s, fd, msg, static_cast<unsigned>(flags)); }, deadline));
 }
 Result<std::size_t> sendmsg(int fd, const msghdr* msg, int flags) {
   return as_size(submit([&](io_uring_sqe* s) { io_uring_prep_sendmsg(s, fd, msg, static_cast<unsigned>(flags)); }));

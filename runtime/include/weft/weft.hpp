@@ -9,6 +9,7 @@
 #include <weft/io/pipe.hpp>
 #include <weft/io/process.hpp>
 #include <weft/io/tcp.hpp>
+#include <weft/io/udp.hpp>
 #include <weft/runtime/config.hpp>
 #include <weft/runtime/join_handle.hpp>
 #include <weft/runtime/runtime.hpp>

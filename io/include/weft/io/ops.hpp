@@ -80,6 +80,7 @@ Result<unsigned> poll_until(int fd, unsigned events, Clock::time_point deadline)
 
 // recvmsg / sendmsg: scatter/gather socket IO with ancillary data.
 Result<std::size_t> recvmsg(int fd, msghdr* msg, int flags = 0);
+Result<std::size_t> recvmsg_until(int fd, msghdr* msg, Clock::time_point deadline, int flags = 0);
 Result<std::size_t> sendmsg(int fd, const msghdr* msg, int flags = 0);
 
 // socket: a new socket (SOCK_CLOEXEC is added). bind / listen never block: they run directly.

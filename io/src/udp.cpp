@@ -1,0 +1,76 @@
+#include <weft/io/ops.hpp>
+#include <weft/io/udp.hpp>
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <utility>
+
+namespace weft::io {
+
+UdpSocket::UdpSocket(UdpSocket&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+UdpSocket& UdpSocket::operator=(UdpSocket&& o) noexcept {
+  if (this != &o) {
+    (void)close();
+    fd_ = std::exchange(o.fd_, -1);
+  }
+  return *this;
+}
+UdpSocket::~UdpSocket() { (void)close(); }
+
+Result<UdpSocket> UdpSocket::bind(std::string_view ip, std::uint16_t port) {
+  auto addr = SocketAddress::parse(ip, port);
+  if (!addr) return fail(addr.error());
+  const int fd = ::socket(addr->storage.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return fail(std::error_code(errno, std::system_category()));
+  UdpSocket s(fd);
+  if (auto r = io::bind(fd, addr->get(), addr->len); !r) return fail(r.error());
+  return s;
+}
+
+Result<std::size_t> UdpSocket::send_to(std::span<const std::byte> buf, const SocketAddress& to) {
+  iovec iov{const_cast<std::byte*>(buf.data()), buf.size()};
+  msghdr msg{};
+  msg.msg_name = const_cast<sockaddr*>(to.get());
+  msg.msg_namelen = to.len;
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  return io::sendmsg(fd_, &msg);
+}
+
+Result<std::size_t> UdpSocket::recv_from(std::span<std::byte> buf, SocketAddress* from) {
+  return recv_from_until(buf, std::chrono::steady_clock::time_point::max(), from);
+}
+
+Result<std::size_t> UdpSocket::recv_from_until(std::span<std::byte> buf, std::chrono::steady_clock::time_point deadline,
+                                               SocketAddress* from) {
+  SocketAddress a;
+  iovec iov{buf.data(), buf.size()};
+  msghdr msg{};
+  msg.msg_name = &a.storage;
+  msg.msg_namelen = sizeof a.storage;
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  auto n = io::recvmsg_until(fd_, &msg, deadline);
+  if (!n) return fail(n.error());
+  a.len = msg.msg_namelen;
+  if (from) *from = a;
+  return *n;
+}
+
+Result<SocketAddress> UdpSocket::local_address() const {
+  SocketAddress a;
+  a.len = sizeof a.storage;
+  if (::getsockname(fd_, reinterpret_cast<sockaddr*>(&a.storage), &a.len) != 0) {
+    return fail(std::error_code(errno, std::system_category()));
+  }
+  return a;
+}
+
+Result<void> UdpSocket::close() {
+  if (fd_ < 0) return {};
+  if (::close(std::exchange(fd_, -1)) != 0) return fail(std::error_code(errno, std::system_category()));
+  return {};
+}
+
+}  // namespace weft::io
