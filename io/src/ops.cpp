@@ -3,6 +3,7 @@
 #include <weft/io/ops.hpp>
 #include <weft/sched/this_fiber.hpp>
 
+#include "op_wait.hpp"
 #include "uring_driver.hpp"
 
 #include <fcntl.h>
@@ -48,29 +49,52 @@ Result<int> submit(Prep&& prep, Clock::time_point deadline = kNoDeadline) {
   }
   op.pending.store(timed ? 2 : 1, std::memory_order_relaxed);
   ring->note_queued(timed ? 2 : 1);
+  wait_for_completion(std::span(&op, 1), self);
+  return op_result(op);
+}
 
-  // acquire pairs with the reaper's release of `done`: res and timed_out are visible.
-  while (!op.done.load(std::memory_order_acquire)) {
-    if (op.pending.load(std::memory_order_acquire) == 0) {
-      this_fiber::yield();  // the reaper is between its last decrement and `done`
+}  // namespace
+
+void wait_for_completion(std::span<UringOp> ops, sched::Task* self) {
+  bool cancel_sent = false;
+  for (;;) {
+    bool all_done = true, settling = false;
+    for (const UringOp& op : ops) {
+      // acquire pairs with the reaper's release of `done`: res and timed_out are visible.
+      if (op.done.load(std::memory_order_acquire)) continue;
+      all_done = false;
+      if (op.pending.load(std::memory_order_acquire) == 0) settling = true;
+    }
+    if (all_done) return;
+    if (settling) {
+      this_fiber::yield();  // a reaper is between its last decrement and `done`
       continue;
     }
-    if (!op.cancel_sent && self->cancel_requested()) {
-      op.cancel_sent = true;
-      op.pending.fetch_add(1, std::memory_order_acq_rel);
-      if (current_uring() == op.ring) {
-        op.ring->queue_cancel(&op);
-      } else {
-        op.ring->post_cancel(&op);  // only the ring's owner submits to it
+    if (!cancel_sent && self->cancel_requested()) {
+      cancel_sent = true;
+      for (UringOp& op : ops) {
+        if (op.pending.load(std::memory_order_acquire) == 0) continue;
+        op.cancel_sent = true;
+        op.pending.fetch_add(1, std::memory_order_acq_rel);
+        if (current_uring() == op.ring) {
+          op.ring->queue_cancel(&op);
+        } else {
+          op.ring->post_cancel(&op);  // only the ring's owner submits to it
+        }
       }
     }
     sched::park();
   }
-  if (op.res >= 0) return op.res;  // completed, even if a cancel or deadline raced with it
+}
+
+Result<int> op_result(const UringOp& op, bool cancelled_by_chain) {
+  if (op.res >= 0) return op.res;
   if (op.res == -ECANCELED && op.timed_out) return fail(std::errc::timed_out);
-  if (op.res == -ECANCELED && op.cancel_sent) return fail(errc::cancelled);
+  if (op.res == -ECANCELED && (op.cancel_sent || cancelled_by_chain)) return fail(errc::cancelled);
   return fail(std::error_code(-op.res, std::system_category()));
 }
+
+namespace {
 
 Result<std::size_t> as_size(Result<int> r) {
   if (!r) return fail(r.error());

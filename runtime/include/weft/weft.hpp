@@ -5,6 +5,7 @@
 #pragma once
 
 #include <weft/io/file.hpp>
+#include <weft/io/link.hpp>
 #include <weft/io/ops.hpp>
 #include <weft/io/pipe.hpp>
 #include <weft/io/process.hpp>

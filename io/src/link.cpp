@@ -1,0 +1,78 @@
+// link.cpp: linked chains, run through the same op protocol as single operations (op_wait.hpp).
+#include <weft/io/link.hpp>
+#include <weft/sched/waker.hpp>
+
+#include "op_wait.hpp"
+#include "uring_driver.hpp"
+
+#include <array>
+
+namespace weft::io {
+namespace {
+
+constexpr std::size_t kMaxChain = 64;
+
+unsigned clamp_len(std::size_t n) { return n > 0xFFFFFFFFu ? 0xFFFFFFFFu : static_cast<unsigned>(n); }
+
+void prep(io_uring_sqe* s, const Op& op) {
+  switch (op.kind) {
+    case Op::Kind::nop: io_uring_prep_nop(s); break;
+    case Op::Kind::read: io_uring_prep_read(s, op.fd, op.buf, clamp_len(op.len), op.offset); break;
+    case Op::Kind::write: io_uring_prep_write(s, op.fd, op.buf, clamp_len(op.len), op.offset); break;
+    case Op::Kind::recv: io_uring_prep_recv(s, op.fd, op.buf, op.len, op.flags); break;
+    case Op::Kind::send: io_uring_prep_send(s, op.fd, op.buf, op.len, op.flags); break;
+    case Op::Kind::fsync: io_uring_prep_fsync(s, op.fd, 0); break;
+  }
+}
+
+void fill(std::span<Result<std::size_t>> out, std::error_code ec) {
+  for (auto& r : out) r = fail(ec);
+}
+
+}  // namespace
+
+void run_chain(std::span<const Op> ops, std::span<Result<std::size_t>> out, LinkMode mode,
+               std::chrono::steady_clock::time_point deadline) {
+  sched::Task* self = sched::current_task();
+  if (ops.size() != out.size() || ops.empty() || ops.size() > kMaxChain) {
+    return fill(out, std::make_error_code(std::errc::invalid_argument));
+  }
+  if (!self) return fill(out, make_error_code(errc::not_in_fiber));
+  UringDriver* ring = current_uring();
+  if (!ring) return fill(out, std::make_error_code(std::errc::function_not_supported));
+  if (self->cancel_requested()) return fill(out, make_error_code(errc::cancelled));
+
+  std::array<UringOp, kMaxChain> uops;
+  const std::size_t n = ops.size();
+  const bool timed = deadline != std::chrono::steady_clock::time_point::max();
+  const unsigned link_flag = mode == LinkMode::hard ? IOSQE_IO_HARDLINK : IOSQE_IO_LINK;
+  ring->reserve(static_cast<unsigned>(n + (timed ? 1 : 0)));  // one chain must not be split
+  for (std::size_t i = 0; i < n; ++i) {
+    UringOp& u = uops[i];
+    u.task = self;
+    u.ring = ring;
+    u.pending.store(1, std::memory_order_relaxed);
+    io_uring_sqe* s = ring->sqe();
+    prep(s, ops[i]);
+    io_uring_sqe_set_data64(s, reinterpret_cast<std::uint64_t>(&u) | UringDriver::kTagMain);
+    if (i + 1 < n || timed) s->flags |= link_flag;
+  }
+  if (timed) {
+    UringOp& last = uops[n - 1];
+    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline.time_since_epoch()).count();
+    last.deadline = __kernel_timespec{ns / 1'000'000'000, ns % 1'000'000'000};
+    io_uring_sqe* t = ring->sqe();
+    io_uring_prep_link_timeout(t, &last.deadline, IORING_TIMEOUT_ABS);
+    io_uring_sqe_set_data64(t, reinterpret_cast<std::uint64_t>(&last) | UringDriver::kTagTimeout);
+    last.pending.store(2, std::memory_order_relaxed);
+  }
+  ring->note_queued(static_cast<unsigned>(n + (timed ? 1 : 0)));
+  wait_for_completion(std::span(uops.data(), n), self);
+  for (std::size_t i = 0; i < n; ++i) {
+    // In a soft chain, an op after a failure completes with -ECANCELED: the chain broke.
+    auto r = op_result(uops[i], /*cancelled_by_chain=*/mode == LinkMode::soft && i > 0);
+    out[i] = r ? Result<std::size_t>(static_cast<std::size_t>(*r)) : Result<std::size_t>(fail(r.error()));
+  }
+}
+
+}  // namespace weft::io
