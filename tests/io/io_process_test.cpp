@@ -41,7 +41,7 @@ TEST_P(IoProcess, CapturesOutputAndExitCodes) {
   Runtime rt{config()};
   rt.block_on([] {
     auto p = Process::spawn({"sh", "-c", "echo out; echo err >&2; exit 3"},
-                            {.capture_stdout = true, .capture_stderr = true})
+                            {.capture_stdout = true, .capture_stderr = true, .env = std::nullopt})
                  .value();
     auto err = spawn([&p] { return p.stderr_pipe().read_to_end().value(); });
     EXPECT_EQ(p.stdout_pipe().read_to_end().value(), "out\n");
@@ -58,7 +58,7 @@ TEST_P(IoProcess, CapturesOutputAndExitCodes) {
 TEST_P(IoProcess, StdinEnvAndSignals) {
   Runtime rt{config()};
   rt.block_on([] {
-    auto cat = Process::spawn({"cat"}, {.pipe_stdin = true, .capture_stdout = true}).value();
+    auto cat = Process::spawn({"cat"}, {.pipe_stdin = true, .capture_stdout = true, .env = std::nullopt}).value();
     cat.stdin_pipe().write_all(bytes("echo me")).value();
     cat.stdin_pipe().close().value();
     EXPECT_EQ(cat.stdout_pipe().read_to_end().value(), "echo me");

@@ -17,3 +17,12 @@
 #include <weft/sched/error.hpp>
 #include <weft/sched/spawn_options.hpp>
 #include <weft/sched/this_fiber.hpp>
+#include <weft/sync/barrier.hpp>
+#include <weft/sync/condition_variable.hpp>
+#include <weft/sync/event.hpp>
+#include <weft/sync/latch.hpp>
+#include <weft/sync/mutex.hpp>
+#include <weft/sync/once.hpp>
+#include <weft/sync/semaphore.hpp>
+#include <weft/sync/wait_group.hpp>
+#include <weft/sync/wait_queue.hpp>
