@@ -53,6 +53,17 @@ Result<int> submit(Prep&& prep, Clock::time_point deadline = kNoDeadline) {
   return op_result(op);
 }
 
+// request_cancel: one more SQE names the op (the cancel), submitted by the op's ring owner.
+void request_cancel(UringOp& op) {
+  op.cancel_sent = true;
+  op.pending.fetch_add(1, std::memory_order_acq_rel);
+  if (current_uring() == op.ring) {
+    op.ring->queue_cancel(&op);
+  } else {
+    op.ring->post_cancel(&op);  // only the ring's owner submits to it
+  }
+}
+
 }  // namespace
 
 void wait_for_completion(std::span<UringOp> ops, sched::Task* self) {
@@ -73,14 +84,7 @@ void wait_for_completion(std::span<UringOp> ops, sched::Task* self) {
     if (!cancel_sent && self->cancel_requested()) {
       cancel_sent = true;
       for (UringOp& op : ops) {
-        if (op.pending.load(std::memory_order_acquire) == 0) continue;
-        op.cancel_sent = true;
-        op.pending.fetch_add(1, std::memory_order_acq_rel);
-        if (current_uring() == op.ring) {
-          op.ring->queue_cancel(&op);
-        } else {
-          op.ring->post_cancel(&op);  // only the ring's owner submits to it
-        }
+        if (op.pending.load(std::memory_order_acquire) != 0) request_cancel(op);
       }
     }
     sched::park();

@@ -68,12 +68,15 @@ std::uint16_t SocketAddress::port() const noexcept {
 
 std::string SocketAddress::to_string() const {
   char buf[INET6_ADDRSTRLEN] = {};
+  std::string out;
   if (storage.ss_family == AF_INET) {
     ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&storage)->sin_addr, buf, sizeof buf);
-    return std::string(buf) + ":" + std::to_string(port());
+    out.append(buf);
+  } else {
+    ::inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&storage)->sin6_addr, buf, sizeof buf);
+    out.append("[").append(buf).append("]");
   }
-  ::inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&storage)->sin6_addr, buf, sizeof buf);
-  return "[" + std::string(buf) + "]:" + std::to_string(port());
+  return out.append(":").append(std::to_string(port()));
 }
 
 // ---- TcpListener -------------------------------------------------------------------------------
