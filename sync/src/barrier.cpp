@@ -24,15 +24,9 @@ Result<bool> Barrier::arrive_and_wait_until(sync::Clock::time_point deadline) {
     }
     queue_.push_back(g, w);
   }
-  switch (queue_.wait(w, deadline, true, [this](const sync::WaitQueue::Guard&) { --arrived_; })) {
-    case sync::WaitStatus::notified:
-      return false;
-    case sync::WaitStatus::timed_out:
-      return fail(std::errc::timed_out);
-    case sync::WaitStatus::cancelled:
-      break;
-  }
-  return fail(errc::cancelled);
+  auto r = sync::to_result(queue_.wait(w, deadline, true, [this](const sync::WaitQueue::Guard&) { --arrived_; }));
+  if (!r) return fail(r.error());
+  return false;  // not the leader
 }
 
 }  // namespace weft

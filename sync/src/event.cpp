@@ -29,15 +29,7 @@ Result<void> Event::wait_slow(sync::Clock::time_point deadline) {
     if (try_wait()) return {};
     queue_.push_back(g, w);
   }
-  switch (queue_.wait(w, deadline, true)) {
-    case sync::WaitStatus::notified:
-      return {};
-    case sync::WaitStatus::timed_out:
-      return fail(std::errc::timed_out);
-    case sync::WaitStatus::cancelled:
-      break;
-  }
-  return fail(errc::cancelled);
+  return sync::to_result(queue_.wait(w, deadline, true));
 }
 
 }  // namespace weft

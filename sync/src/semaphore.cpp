@@ -63,16 +63,8 @@ Result<void> Semaphore::acquire_slow(std::size_t n, sync::Clock::time_point dead
     queue_.push_back(g, w);
   }
   sync::WakeList wakes;  // wakes whoever a departing head unblocks, after the queue lock is released
-  auto status = queue_.wait(w, deadline, true, [&](const sync::WaitQueue::Guard& g) { serve_locked(g, wakes); });
-  switch (status) {
-    case sync::WaitStatus::notified:
-      return {};
-    case sync::WaitStatus::timed_out:
-      return fail(std::errc::timed_out);
-    case sync::WaitStatus::cancelled:
-      break;
-  }
-  return fail(errc::cancelled);
+  return sync::to_result(
+      queue_.wait(w, deadline, true, [&](const sync::WaitQueue::Guard& g) { serve_locked(g, wakes); }));
 }
 
 }  // namespace weft

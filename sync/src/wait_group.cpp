@@ -27,15 +27,7 @@ Result<void> WaitGroup::wait_until(sync::Clock::time_point deadline) {
     if (count_.load(std::memory_order_acquire) == 0) return {};
     queue_.push_back(g, w);
   }
-  switch (queue_.wait(w, deadline, true)) {
-    case sync::WaitStatus::notified:
-      return {};
-    case sync::WaitStatus::timed_out:
-      return fail(std::errc::timed_out);
-    case sync::WaitStatus::cancelled:
-      break;
-  }
-  return fail(errc::cancelled);
+  return sync::to_result(queue_.wait(w, deadline, true));
 }
 
 }  // namespace weft

@@ -34,6 +34,7 @@
 //   if (q.wait(w, deadline) != weft::sync::WaitStatus::notified) { /* timed out or cancelled */ }
 #pragma once
 
+#include <weft/sched/error.hpp>
 #include <weft/sched/waker.hpp>
 
 #include <atomic>
@@ -68,6 +69,20 @@ class SpinLock {
 
 // WaitStatus: how a wait ended.
 enum class WaitStatus : std::uint8_t { notified, timed_out, cancelled };
+
+// to_result: the Result a wait hands its caller: notified -> success, timed_out ->
+// std::errc::timed_out, cancelled -> errc::cancelled.
+inline Result<void> to_result(WaitStatus s) {
+  switch (s) {
+    case WaitStatus::notified:
+      return {};
+    case WaitStatus::timed_out:
+      return fail(std::errc::timed_out);
+    case WaitStatus::cancelled:
+      break;
+  }
+  return fail(errc::cancelled);
+}
 
 class WaitQueue;
 
