@@ -9,12 +9,7 @@
 // Exits 1 if a connection fails or an echo comes back wrong.
 #include "flags.hpp"
 
-#include <weft/io/ops.hpp>
 #include <weft/weft.hpp>
-
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 
 #include <algorithm>
 #include <chrono>
@@ -33,14 +28,8 @@ struct Outcome {
 Outcome run_connection(unsigned short port, std::size_t size, Clock::time_point until) {
   Outcome out;
   out.latencies_ns.reserve(1 << 16);
-  int fd = weft::io::socket(AF_INET, SOCK_STREAM).value();
-  const int one = 1;
-  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (!weft::io::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr)) {
+  auto conn = weft::io::TcpStream::connect("127.0.0.1", port);
+  if (!conn) {
     out.ok = false;
     return out;
   }
@@ -48,24 +37,13 @@ Outcome run_connection(unsigned short port, std::size_t size, Clock::time_point 
   for (std::size_t i = 0; i < size; ++i) msg[i] = static_cast<std::byte>(i * 7 + 1);
   while (Clock::now() < until) {
     const auto t0 = Clock::now();
-    if (weft::io::send(fd, msg, MSG_NOSIGNAL).value_or(0) != size) {
-      out.ok = false;
-      break;
-    }
-    std::size_t got = 0;
-    while (got < size) {
-      auto n = weft::io::recv(fd, std::span(back).subspan(got));
-      if (!n || *n == 0) break;
-      got += *n;
-    }
-    if (got != size || back != msg) {
+    if (!conn->write_all(msg) || !conn->read_exact(back) || back != msg) {
       out.ok = false;
       break;
     }
     out.latencies_ns.push_back(static_cast<std::uint32_t>(
         std::min<long long>(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count(), UINT32_MAX)));
   }
-  (void)weft::io::close(fd);
   return out;
 }
 

@@ -7,12 +7,8 @@
 // cancels the connections still open.
 #include "flags.hpp"
 
-#include <weft/io/ops.hpp>
 #include <weft/weft.hpp>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <signal.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
@@ -21,26 +17,18 @@
 #include <atomic>
 #include <cstdio>
 #include <cstring>
-#include <utility>
 
 namespace {
 
 std::atomic<unsigned long> g_connections{0};
 
-void serve(int fd) {
+void serve(weft::io::TcpStream conn) {
   std::array<std::byte, 16 * 1024> buf;
   for (;;) {
-    auto n = weft::io::recv(fd, buf);
+    auto n = conn.read(buf);
     if (!n || *n == 0) break;  // peer closed, error, or cancelled at shutdown
-    auto chunk = std::span<const std::byte>(buf).first(*n);
-    while (!chunk.empty()) {
-      auto w = weft::io::send(fd, chunk, MSG_NOSIGNAL);
-      if (!w) break;
-      chunk = chunk.subspan(*w);
-    }
-    if (!chunk.empty()) break;
+    if (!conn.write_all(std::span(buf).first(*n))) break;
   }
-  (void)weft::io::close(fd);
 }
 
 }  // namespace
@@ -58,31 +46,17 @@ int main(int argc, char** argv) {
   const int sigfd = ::signalfd(-1, &stop, SFD_CLOEXEC);
 
   weft::Runtime rt{weft::Config{.workers = workers}};
-  const auto [listener, bound_port] = rt.block_on([port] {
-    int fd = weft::io::socket(AF_INET, SOCK_STREAM).value();
-    const int one = 1;
-    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    weft::io::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr).value();
-    weft::io::listen(fd, 1024).value();
-    socklen_t len = sizeof addr;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    return std::pair{fd, ntohs(addr.sin_port)};
-  });
-  std::printf("echo_server: listening on 127.0.0.1:%u with %u workers\n", bound_port, rt.workers());
+  auto listener = weft::io::TcpListener::bind("127.0.0.1", port).value();
+  std::printf("echo_server: listening on %s with %u workers\n", listener.local_address().value().to_string().c_str(),
+              rt.workers());
   std::fflush(stdout);
 
-  auto acceptor = rt.spawn(weft::SpawnOptions{.name = "acceptor"}, [listener] {
+  auto acceptor = rt.spawn(weft::SpawnOptions{.name = "acceptor"}, [&listener] {
     for (;;) {
-      auto c = weft::io::accept(listener);
-      if (!c) return;  // cancelled at shutdown
-      const int one = 1;
-      ::setsockopt(*c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      auto conn = listener.accept();
+      if (!conn) return;  // cancelled at shutdown
       g_connections.fetch_add(1, std::memory_order_relaxed);
-      weft::spawn(serve, *c).detach();
+      weft::spawn(serve, std::move(*conn)).detach();
     }
   });
 
@@ -94,7 +68,6 @@ int main(int argc, char** argv) {
   });
   acceptor.cancel();
   acceptor.join();
-  ::close(listener);
   ::close(sigfd);
   return 0;  // ~Runtime cancels the connections still open
 }
