@@ -24,5 +24,6 @@
 #include <weft/sync/mutex.hpp>
 #include <weft/sync/once.hpp>
 #include <weft/sync/semaphore.hpp>
+#include <weft/sync/shared_mutex.hpp>
 #include <weft/sync/wait_group.hpp>
 #include <weft/sync/wait_queue.hpp>
