@@ -26,13 +26,7 @@
 namespace weft {
 
 namespace {
-inline void cpu_relax() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield" ::: "memory");
-#endif
-}
+using sync::cpu_relax;
 constexpr int kSpins = 32;
 }  // namespace
 

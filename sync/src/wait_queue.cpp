@@ -12,16 +12,6 @@
 
 namespace weft::sync {
 
-namespace {
-inline void cpu_relax() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield" ::: "memory");
-#endif
-}
-}  // namespace
-
 void SpinLock::lock_slow() noexcept {
   for (unsigned spins = 0;; ++spins) {
     while (flag_.load(std::memory_order_relaxed)) {

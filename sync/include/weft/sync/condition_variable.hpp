@@ -55,7 +55,7 @@ class ConditionVariable {
   // wait_until: as wait(), but returns std::cv_status::timeout once `deadline` passed.
   template <class Clk, class Dur>
   std::cv_status wait_until(std::unique_lock<Mutex>& lock, const std::chrono::time_point<Clk, Dur>& deadline) {
-    return throw_if_cancelled(wait_impl(lock, to_steady(deadline))) == sync::WaitStatus::timed_out
+    return throw_if_cancelled(wait_impl(lock, sync::to_steady(deadline))) == sync::WaitStatus::timed_out
                ? std::cv_status::timeout
                : std::cv_status::no_timeout;
   }
@@ -63,7 +63,7 @@ class ConditionVariable {
   // pred() (false: timed out). Throws as wait().
   template <class Clk, class Dur, class Pred>
   bool wait_until(std::unique_lock<Mutex>& lock, const std::chrono::time_point<Clk, Dur>& deadline, Pred pred) {
-    const sync::Clock::time_point d = to_steady(deadline);
+    const sync::Clock::time_point d = sync::to_steady(deadline);
     while (!pred()) {
       if (throw_if_cancelled(wait_impl(lock, d)) == sync::WaitStatus::timed_out) return pred();
     }
@@ -90,14 +90,6 @@ class ConditionVariable {
   std::size_t waiters() const noexcept { return queue_.waiters(); }
 
  private:
-  template <class Clk, class Dur>
-  static sync::Clock::time_point to_steady(const std::chrono::time_point<Clk, Dur>& t) {
-    if constexpr (std::is_same_v<Clk, sync::Clock>) {
-      return std::chrono::time_point_cast<sync::Clock::duration>(t);
-    } else {
-      return sched::deadline_after(t - Clk::now());
-    }
-  }
   static sync::WaitStatus throw_if_cancelled(sync::WaitStatus s) {
     if (s == sync::WaitStatus::cancelled) throw std::system_error(make_error_code(errc::cancelled));
     return s;

@@ -100,7 +100,7 @@ class Mutex {
   template <class Clk, class Dur>
   Result<void> lock_cancellable_until(const std::chrono::time_point<Clk, Dur>& deadline) {
     if (try_lock()) return {};
-    return lock_slow(to_steady(deadline), true);
+    return lock_slow(sync::to_steady(deadline), true);
   }
   // lock_cancellable_for: lock_cancellable_until(now + d).
   template <class Rep, class Period>
@@ -134,14 +134,6 @@ class Mutex {
   bool try_lock_fast() noexcept {
     std::uint32_t expected = 0;
     return state_.compare_exchange_strong(expected, kLocked, std::memory_order_acquire, std::memory_order_relaxed);
-  }
-  template <class Clk, class Dur>
-  static sync::Clock::time_point to_steady(const std::chrono::time_point<Clk, Dur>& t) {
-    if constexpr (std::is_same_v<Clk, sync::Clock>) {
-      return std::chrono::time_point_cast<sync::Clock::duration>(t);
-    } else {
-      return sched::deadline_after(t - Clk::now());
-    }
   }
   // lock_slow: spins, then queues; `cancellable` false for ConditionVariable's relock.
   Result<void> lock_slow(sync::Clock::time_point deadline, bool cancellable);

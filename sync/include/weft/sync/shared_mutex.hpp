@@ -98,7 +98,7 @@ class SharedMutex {
   template <class Clk, class Dur>
   Result<void> lock_cancellable_until(const std::chrono::time_point<Clk, Dur>& deadline) {
     if (try_lock()) return {};
-    return lock_slow(kWrite, to_steady(deadline));
+    return lock_slow(kWrite, sync::to_steady(deadline));
   }
   // lock_cancellable_for: lock_cancellable_until(now + d).
   template <class Rep, class Period>
@@ -154,7 +154,7 @@ class SharedMutex {
   template <class Clk, class Dur>
   Result<void> lock_shared_cancellable_until(const std::chrono::time_point<Clk, Dur>& deadline) {
     if (try_lock_shared()) return {};
-    return lock_slow(kRead, to_steady(deadline));
+    return lock_slow(kRead, sync::to_steady(deadline));
   }
   // lock_shared_cancellable_for: lock_shared_cancellable_until(now + d).
   template <class Rep, class Period>
@@ -189,14 +189,6 @@ class SharedMutex {
   static constexpr std::uintptr_t kRead = 0;    // Waiter::request: wants a shared hold
   static constexpr std::uintptr_t kWrite = 1;   // Waiter::request: wants the exclusive hold
 
-  template <class Clk, class Dur>
-  static sync::Clock::time_point to_steady(const std::chrono::time_point<Clk, Dur>& t) {
-    if constexpr (std::is_same_v<Clk, sync::Clock>) {
-      return std::chrono::time_point_cast<sync::Clock::duration>(t);
-    } else {
-      return sched::deadline_after(t - Clk::now());
-    }
-  }
   // to_bool: the TimedLockable mapping: success -> true, timeout -> false, cancelled -> throw.
   static bool to_bool(const Result<void>& r) {
     if (r) return true;

@@ -41,6 +41,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 namespace weft::sync {
 
@@ -66,6 +67,26 @@ class SpinLock {
   void lock_slow() noexcept;
   std::atomic<bool> flag_{false};
 };
+
+// to_steady: a deadline on any clock as a steady_clock deadline (other clocks are converted by the
+// time left, saturating instead of overflowing).
+template <class Clk, class Dur>
+Clock::time_point to_steady(const std::chrono::time_point<Clk, Dur>& t) {
+  if constexpr (std::is_same_v<Clk, Clock>) {
+    return std::chrono::time_point_cast<Clock::duration>(t);
+  } else {
+    return sched::deadline_after(t - Clk::now());
+  }
+}
+
+// cpu_relax: the pause hint for a spin-wait iteration.
+inline void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield" ::: "memory");
+#endif
+}
 
 // WaitStatus: how a wait ended.
 enum class WaitStatus : std::uint8_t { notified, timed_out, cancelled };
