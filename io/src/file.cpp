@@ -9,34 +9,24 @@
 
 namespace weft::io {
 
-File::File(File&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-File& File::operator=(File&& o) noexcept {
-  if (this != &o) {
-    (void)close();
-    fd_ = std::exchange(o.fd_, -1);
-  }
-  return *this;
-}
-File::~File() { (void)close(); }
-
 Result<File> File::open(const char* path, int flags, unsigned mode) {
   auto fd = io::openat(AT_FDCWD, path, flags | O_CLOEXEC, mode);
   if (!fd) return fail(fd.error());
   return File(*fd);
 }
 
-Result<std::size_t> File::read(std::span<std::byte> buf) { return io::read(fd_, buf); }
-Result<std::size_t> File::write(std::span<const std::byte> buf) { return io::write(fd_, buf); }
+Result<std::size_t> File::read(std::span<std::byte> buf) { return io::read(fd_.get(), buf); }
+Result<std::size_t> File::write(std::span<const std::byte> buf) { return io::write(fd_.get(), buf); }
 Result<std::size_t> File::read_at(std::span<std::byte> buf, std::uint64_t offset) {
-  return io::read_at(fd_, buf, offset);
+  return io::read_at(fd_.get(), buf, offset);
 }
 Result<std::size_t> File::write_at(std::span<const std::byte> buf, std::uint64_t offset) {
-  return io::write_at(fd_, buf, offset);
+  return io::write_at(fd_.get(), buf, offset);
 }
 
 Result<void> File::read_exact_at(std::span<std::byte> buf, std::uint64_t offset) {
   while (!buf.empty()) {
-    auto n = io::read_at(fd_, buf, offset);
+    auto n = io::read_at(fd_.get(), buf, offset);
     if (!n) return fail(n.error());
     if (*n == 0) return fail(std::errc::io_error);
     buf = buf.subspan(*n);
@@ -47,7 +37,7 @@ Result<void> File::read_exact_at(std::span<std::byte> buf, std::uint64_t offset)
 
 Result<void> File::write_all_at(std::span<const std::byte> buf, std::uint64_t offset) {
   while (!buf.empty()) {
-    auto n = io::write_at(fd_, buf, offset);
+    auto n = io::write_at(fd_.get(), buf, offset);
     if (!n) return fail(n.error());
     buf = buf.subspan(*n);
     offset += *n;
@@ -57,19 +47,14 @@ Result<void> File::write_all_at(std::span<const std::byte> buf, std::uint64_t of
 
 Result<std::uint64_t> File::size() const {
   struct statx st {};
-  if (auto r = io::statx(fd_, "", AT_EMPTY_PATH, STATX_SIZE, &st); !r) return fail(r.error());
+  if (auto r = io::statx(fd_.get(), "", AT_EMPTY_PATH, STATX_SIZE, &st); !r) return fail(r.error());
   return st.stx_size;
 }
 
-Result<void> File::truncate(std::uint64_t len) { return io::ftruncate(fd_, len); }
-Result<void> File::sync() { return io::fsync(fd_); }
-Result<void> File::sync_data() { return io::fdatasync(fd_); }
+Result<void> File::truncate(std::uint64_t len) { return io::ftruncate(fd_.get(), len); }
+Result<void> File::sync() { return io::fsync(fd_.get()); }
+Result<void> File::sync_data() { return io::fdatasync(fd_.get()); }
 
-Result<void> File::close() {
-  if (fd_ < 0) return {};
-  const int f = std::exchange(fd_, -1);
-  if (::close(f) != 0) return fail(std::error_code(errno, std::system_category()));
-  return {};
-}
+Result<void> File::close() { return fd_.close(); }
 
 }  // namespace weft::io

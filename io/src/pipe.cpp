@@ -9,26 +9,16 @@
 
 namespace weft::io {
 
-Pipe& Pipe::operator=(Pipe&& o) noexcept {
-  if (this != &o) {
-    (void)close();
-    fd_ = std::exchange(o.fd_, -1);
-  }
-  return *this;
-}
-
-Pipe::~Pipe() { (void)close(); }
-
 Result<std::pair<Pipe, Pipe>> Pipe::create() {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return fail(std::error_code(errno, std::system_category()));
   return std::pair<Pipe, Pipe>{Pipe(fds[0]), Pipe(fds[1])};
 }
 
-Result<std::size_t> Pipe::read(std::span<std::byte> buf) { return io::read(fd_, buf); }
+Result<std::size_t> Pipe::read(std::span<std::byte> buf) { return io::read(fd_.get(), buf); }
 
 // A write without readers fails with EPIPE: the Runtime ignores SIGPIPE (see runtime.hpp).
-Result<std::size_t> Pipe::write(std::span<const std::byte> buf) { return io::write(fd_, buf); }
+Result<std::size_t> Pipe::write(std::span<const std::byte> buf) { return io::write(fd_.get(), buf); }
 
 Result<void> Pipe::write_all(std::span<const std::byte> buf) {
   while (!buf.empty()) {
@@ -43,17 +33,13 @@ Result<std::string> Pipe::read_to_end() {
   std::string out;
   std::array<std::byte, 16 * 1024> buf;
   for (;;) {
-    auto n = io::read(fd_, buf);
+    auto n = io::read(fd_.get(), buf);
     if (!n) return fail(n.error());
     if (*n == 0) return out;
     out.append(reinterpret_cast<const char*>(buf.data()), *n);
   }
 }
 
-Result<void> Pipe::close() {
-  if (fd_ < 0) return {};
-  if (::close(std::exchange(fd_, -1)) != 0) return fail(std::error_code(errno, std::system_category()));
-  return {};
-}
+Result<void> Pipe::close() { return fd_.close(); }
 
 }  // namespace weft::io

@@ -11,22 +11,10 @@
 namespace weft::io {
 namespace {
 
-Result<void> errno_result() { return fail(std::error_code(errno, std::system_category())); }
 
 void set_nodelay(int fd) {
   const int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-}
-
-// close_fd: shutdown (wakes fibers blocked on the socket; ENOTCONN on a listener is fine), then
-// close. Directly, not through the ring: closing a socket does not block, and it must happen
-// exactly once even in a cancelled task or a destructor on a plain thread.
-Result<void> close_fd(int& fd) {
-  if (fd < 0) return {};
-  const int f = std::exchange(fd, -1);
-  ::shutdown(f, SHUT_RDWR);
-  if (::close(f) != 0) return errno_result();
-  return {};
 }
 
 Result<SocketAddress> sockname(int fd, bool peer) {
@@ -81,16 +69,6 @@ std::string SocketAddress::to_string() const {
 
 // ---- TcpListener -------------------------------------------------------------------------------
 
-TcpListener::TcpListener(TcpListener&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-TcpListener& TcpListener::operator=(TcpListener&& o) noexcept {
-  if (this != &o) {
-    (void)close();
-    fd_ = std::exchange(o.fd_, -1);
-  }
-  return *this;
-}
-TcpListener::~TcpListener() { (void)close(); }
-
 Result<TcpListener> TcpListener::bind(std::string_view ip, std::uint16_t port, int backlog) {
   auto addr = SocketAddress::parse(ip, port);
   if (!addr) return fail(addr.error());
@@ -111,27 +89,17 @@ Result<TcpStream> TcpListener::accept(SocketAddress* peer) {
 Result<TcpStream> TcpListener::accept_until(std::chrono::steady_clock::time_point deadline, SocketAddress* peer) {
   SocketAddress a;
   a.len = sizeof a.storage;
-  auto fd = io::accept_until(fd_, deadline, reinterpret_cast<sockaddr*>(&a.storage), &a.len);
+  auto fd = io::accept_until(fd_.get(), deadline, reinterpret_cast<sockaddr*>(&a.storage), &a.len);
   if (!fd) return fail(fd.error());
   set_nodelay(*fd);
   if (peer) *peer = a;
   return TcpStream(*fd);
 }
 
-Result<SocketAddress> TcpListener::local_address() const { return sockname(fd_, false); }
-Result<void> TcpListener::close() { return close_fd(fd_); }
+Result<SocketAddress> TcpListener::local_address() const { return sockname(fd_.get(), false); }
+Result<void> TcpListener::close() { return fd_.close(); }
 
 // ---- TcpStream ---------------------------------------------------------------------------------
-
-TcpStream::TcpStream(TcpStream&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-TcpStream& TcpStream::operator=(TcpStream&& o) noexcept {
-  if (this != &o) {
-    (void)close();
-    fd_ = std::exchange(o.fd_, -1);
-  }
-  return *this;
-}
-TcpStream::~TcpStream() { (void)close(); }
 
 Result<TcpStream> TcpStream::connect(std::string_view ip, std::uint16_t port) {
   return connect_until(ip, port, std::chrono::steady_clock::time_point::max());
@@ -149,15 +117,15 @@ Result<TcpStream> TcpStream::connect_until(std::string_view ip, std::uint16_t po
   return s;
 }
 
-Result<std::size_t> TcpStream::read(std::span<std::byte> buf) { return io::recv(fd_, buf); }
+Result<std::size_t> TcpStream::read(std::span<std::byte> buf) { return io::recv(fd_.get(), buf); }
 Result<std::size_t> TcpStream::read_until(std::span<std::byte> buf, std::chrono::steady_clock::time_point deadline) {
-  return io::recv_until(fd_, buf, deadline);
+  return io::recv_until(fd_.get(), buf, deadline);
 }
-Result<std::size_t> TcpStream::write(std::span<const std::byte> buf) { return io::send(fd_, buf, MSG_NOSIGNAL); }
+Result<std::size_t> TcpStream::write(std::span<const std::byte> buf) { return io::send(fd_.get(), buf, MSG_NOSIGNAL); }
 
 Result<void> TcpStream::read_exact(std::span<std::byte> buf) {
   while (!buf.empty()) {
-    auto n = io::recv(fd_, buf);
+    auto n = io::recv(fd_.get(), buf);
     if (!n) return fail(n.error());
     if (*n == 0) return fail(std::errc::connection_aborted);
     buf = buf.subspan(*n);
@@ -167,15 +135,15 @@ Result<void> TcpStream::read_exact(std::span<std::byte> buf) {
 
 Result<void> TcpStream::write_all(std::span<const std::byte> buf) {
   while (!buf.empty()) {
-    auto n = io::send(fd_, buf, MSG_NOSIGNAL);
+    auto n = io::send(fd_.get(), buf, MSG_NOSIGNAL);
     if (!n) return fail(n.error());
     buf = buf.subspan(*n);
   }
   return {};
 }
 
-Result<void> TcpStream::shutdown(int how) { return io::shutdown(fd_, how); }
-Result<SocketAddress> TcpStream::peer_address() const { return sockname(fd_, true); }
-Result<void> TcpStream::close() { return close_fd(fd_); }
+Result<void> TcpStream::shutdown(int how) { return io::shutdown(fd_.get(), how); }
+Result<SocketAddress> TcpStream::peer_address() const { return sockname(fd_.get(), true); }
+Result<void> TcpStream::close() { return fd_.close(); }
 
 }  // namespace weft::io

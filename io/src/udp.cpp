@@ -8,16 +8,6 @@
 
 namespace weft::io {
 
-UdpSocket::UdpSocket(UdpSocket&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-UdpSocket& UdpSocket::operator=(UdpSocket&& o) noexcept {
-  if (this != &o) {
-    (void)close();
-    fd_ = std::exchange(o.fd_, -1);
-  }
-  return *this;
-}
-UdpSocket::~UdpSocket() { (void)close(); }
-
 Result<UdpSocket> UdpSocket::bind(std::string_view ip, std::uint16_t port) {
   auto addr = SocketAddress::parse(ip, port);
   if (!addr) return fail(addr.error());
@@ -35,7 +25,7 @@ Result<std::size_t> UdpSocket::send_to(std::span<const std::byte> buf, const Soc
   msg.msg_namelen = to.len;
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
-  return io::sendmsg(fd_, &msg);
+  return io::sendmsg(fd_.get(), &msg);
 }
 
 Result<std::size_t> UdpSocket::recv_from(std::span<std::byte> buf, SocketAddress* from) {
@@ -51,7 +41,7 @@ Result<std::size_t> UdpSocket::recv_from_until(std::span<std::byte> buf, std::ch
   msg.msg_namelen = sizeof a.storage;
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
-  auto n = io::recvmsg_until(fd_, &msg, deadline);
+  auto n = io::recvmsg_until(fd_.get(), &msg, deadline);
   if (!n) return fail(n.error());
   a.len = msg.msg_namelen;
   if (from) *from = a;
@@ -61,16 +51,12 @@ Result<std::size_t> UdpSocket::recv_from_until(std::span<std::byte> buf, std::ch
 Result<SocketAddress> UdpSocket::local_address() const {
   SocketAddress a;
   a.len = sizeof a.storage;
-  if (::getsockname(fd_, reinterpret_cast<sockaddr*>(&a.storage), &a.len) != 0) {
+  if (::getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&a.storage), &a.len) != 0) {
     return fail(std::error_code(errno, std::system_category()));
   }
   return a;
 }
 
-Result<void> UdpSocket::close() {
-  if (fd_ < 0) return {};
-  if (::close(std::exchange(fd_, -1)) != 0) return fail(std::error_code(errno, std::system_category()));
-  return {};
-}
+Result<void> UdpSocket::close() { return fd_.close(); }
 
 }  // namespace weft::io

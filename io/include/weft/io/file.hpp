@@ -12,6 +12,7 @@
 //   std::uint64_t n = f.size().value();
 #pragma once
 
+#include <weft/io/owned_fd.hpp>
 #include <weft/sched/error.hpp>
 
 #include <fcntl.h>
@@ -25,9 +26,6 @@ namespace weft::io {
 class File {
  public:
   File() noexcept = default;
-  File(File&& o) noexcept;
-  File& operator=(File&& o) noexcept;
-  ~File();
 
   // open: openat(AT_FDCWD, path, flags | O_CLOEXEC, mode). Errors: the errno (ENOENT, EACCES,
   // EISDIR for writing a directory, ...).
@@ -47,12 +45,12 @@ class File {
   Result<void> sync_data();  // fdatasync
   // close: idempotent; always closes the fd.
   Result<void> close();
-  int fd() const noexcept { return fd_; }
-  explicit operator bool() const noexcept { return fd_ >= 0; }
+  int fd() const noexcept { return fd_.get(); }
+  explicit operator bool() const noexcept { return bool(fd_); }
 
  private:
   explicit File(int fd) noexcept : fd_(fd) {}
-  int fd_ = -1;
+  OwnedFd fd_;
 };
 
 }  // namespace weft::io

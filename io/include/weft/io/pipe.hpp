@@ -5,6 +5,7 @@
 //   std::string all = r.read_to_end().value();
 #pragma once
 
+#include <weft/io/owned_fd.hpp>
 #include <weft/sched/error.hpp>
 
 #include <cstddef>
@@ -18,9 +19,6 @@ class Pipe {
  public:
   Pipe() noexcept = default;
   explicit Pipe(int fd) noexcept : fd_(fd) {}  // adopts an fd
-  Pipe(Pipe&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-  Pipe& operator=(Pipe&& o) noexcept;
-  ~Pipe();
 
   // create: {read end, write end}, both O_CLOEXEC. Errors: EMFILE/ENFILE.
   static Result<std::pair<Pipe, Pipe>> create();
@@ -31,12 +29,12 @@ class Pipe {
   // read_to_end: everything until every writer closed.
   Result<std::string> read_to_end();
   Result<void> close();  // idempotent
-  int fd() const noexcept { return fd_; }
-  int release() noexcept { return std::exchange(fd_, -1); }
-  explicit operator bool() const noexcept { return fd_ >= 0; }
+  int fd() const noexcept { return fd_.get(); }
+  int release() noexcept { return fd_.release(); }
+  explicit operator bool() const noexcept { return bool(fd_); }
 
  private:
-  int fd_ = -1;
+  OwnedFd fd_;
 };
 
 }  // namespace weft::io

@@ -14,6 +14,7 @@
 //   c.write_all(std::as_bytes(std::span("hi", 2))).value();
 #pragma once
 
+#include <weft/io/owned_fd.hpp>
 #include <weft/sched/error.hpp>
 
 #include <netinet/in.h>
@@ -46,9 +47,6 @@ class TcpStream;
 class TcpListener {
  public:
   TcpListener() noexcept = default;
-  TcpListener(TcpListener&& o) noexcept;
-  TcpListener& operator=(TcpListener&& o) noexcept;
-  ~TcpListener();
 
   // bind: socket + SO_REUSEADDR + bind + listen. Port 0 picks a free port (see local_address()).
   // Errors: std::errc::invalid_argument for a bad address, else the errno (EADDRINUSE, EACCES...).
@@ -61,22 +59,19 @@ class TcpListener {
   Result<SocketAddress> local_address() const;
   // close: shuts down and closes; fibers blocked in accept() wake with an error. Idempotent.
   Result<void> close();
-  int fd() const noexcept { return fd_; }
-  explicit operator bool() const noexcept { return fd_ >= 0; }
+  int fd() const noexcept { return fd_.get(); }
+  explicit operator bool() const noexcept { return bool(fd_); }
 
  private:
-  explicit TcpListener(int fd) noexcept : fd_(fd) {}
-  int fd_ = -1;
+  explicit TcpListener(int fd) noexcept : fd_(fd, /*shutdown_on_close=*/true) {}
+  OwnedFd fd_;
 };
 
 // TcpStream: a connected socket.
 class TcpStream {
  public:
   TcpStream() noexcept = default;
-  explicit TcpStream(int fd) noexcept : fd_(fd) {}  // adopts a connected socket
-  TcpStream(TcpStream&& o) noexcept;
-  TcpStream& operator=(TcpStream&& o) noexcept;
-  ~TcpStream();
+  explicit TcpStream(int fd) noexcept : fd_(fd, /*shutdown_on_close=*/true) {}  // adopts a connected socket
 
   // connect: to ip:port, with TCP_NODELAY. Errors: ECONNREFUSED, std::errc::timed_out (the
   // _until form), std::errc::invalid_argument for a bad address, errc::cancelled.
@@ -98,11 +93,11 @@ class TcpStream {
   Result<SocketAddress> peer_address() const;
   // close: shuts down and closes; idempotent.
   Result<void> close();
-  int fd() const noexcept { return fd_; }
-  explicit operator bool() const noexcept { return fd_ >= 0; }
+  int fd() const noexcept { return fd_.get(); }
+  explicit operator bool() const noexcept { return bool(fd_); }
 
  private:
-  int fd_ = -1;
+  OwnedFd fd_;
 };
 
 }  // namespace weft::io

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <weft/io/tcp.hpp>
+#include <weft/io/owned_fd.hpp>
 #include <weft/sched/error.hpp>
 
 #include <chrono>
@@ -20,9 +21,6 @@ namespace weft::io {
 class UdpSocket {
  public:
   UdpSocket() noexcept = default;
-  UdpSocket(UdpSocket&& o) noexcept;
-  UdpSocket& operator=(UdpSocket&& o) noexcept;
-  ~UdpSocket();
 
   // bind: a datagram socket bound to ip:port (port 0: any free port). Errors: invalid_argument
   // for a bad address, else the errno (EADDRINUSE, ...).
@@ -36,12 +34,12 @@ class UdpSocket {
                                       SocketAddress* from = nullptr);
   Result<SocketAddress> local_address() const;
   Result<void> close();  // idempotent
-  int fd() const noexcept { return fd_; }
-  explicit operator bool() const noexcept { return fd_ >= 0; }
+  int fd() const noexcept { return fd_.get(); }
+  explicit operator bool() const noexcept { return bool(fd_); }
 
  private:
   explicit UdpSocket(int fd) noexcept : fd_(fd) {}
-  int fd_ = -1;
+  OwnedFd fd_;
 };
 
 }  // namespace weft::io
