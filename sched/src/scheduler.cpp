@@ -71,7 +71,8 @@ Scheduler::Impl::Impl(Options opts)
     : options(std::move(opts)),
       nworkers(options.workers ? options.workers : available_cores()),
       slabs(options.stack_size),
-      idle(nworkers) {}
+      idle(nworkers),
+      blocking_pool(options.blocking_threads ? options.blocking_threads : 4 * nworkers) {}
 
 void Scheduler::Impl::schedule_remote(Task* t) {
   workers[t->core().home_worker % nworkers]->post_inbox(t);
@@ -222,6 +223,7 @@ void Scheduler::shutdown() {
 unsigned Scheduler::workers() const noexcept { return impl_->nworkers; }
 std::size_t Scheduler::stack_size() const noexcept { return impl_->slabs.stack_size(); }
 std::uint64_t Scheduler::live_tasks() const noexcept { return impl_->live(); }
+BlockingPool& Scheduler::blocking_pool() noexcept { return impl_->blocking_pool; }
 
 std::vector<WorkerStats> Scheduler::stats() const {
   std::vector<WorkerStats> out;

@@ -96,6 +96,8 @@ struct Scheduler::Impl {
   std::atomic<bool> stop{false};
   std::atomic<bool> shut_down_done{false};
   std::mutex shutdown_mu;
+  // Last member, destroyed first: its destructor waits for jobs that may still wake tasks.
+  BlockingPool blocking_pool;
 };
 
 template <class F>

@@ -14,6 +14,7 @@
 // Users reach this through weft::Runtime; sync/, channels/ and io/ use it directly.
 #pragma once
 
+#include <weft/sched/blocking_pool.hpp>
 #include <weft/sched/driver.hpp>
 #include <weft/sched/spawn_options.hpp>
 #include <weft/sched/task.hpp>
@@ -48,6 +49,7 @@ class Scheduler {
     unsigned workers = 0;                // 0: one per available core
     std::size_t stack_size = 256 * 1024; // usable bytes per fiber stack (virtual, lazily committed)
     DriverFactory driver_factory;        // empty: make_eventfd_driver()
+    unsigned blocking_threads = 0;       // blocking pool size; 0: 4 per worker
   };
 
   explicit Scheduler(Options options);  // throws std::system_error if a worker cannot start
@@ -69,6 +71,8 @@ class Scheduler {
   // live_tasks: spawned and not yet finished.
   std::uint64_t live_tasks() const noexcept;
   std::vector<WorkerStats> stats() const;
+  // blocking_pool: the threads for blocking work (spawn_blocking; file IO on the epoll backend).
+  BlockingPool& blocking_pool() noexcept;
 
   // current: the scheduler of the calling fiber, nullptr on a plain thread.
   static Scheduler* current() noexcept;

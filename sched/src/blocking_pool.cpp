@@ -1,0 +1,63 @@
+// blocking_pool.cpp: the BlockingPool on a oneTBB task_arena (see blocking_pool.hpp).
+//
+// TBB hands the job pointer to its thread through its own, uninstrumented queues, so under TSan the
+// submitter's writes to the job would look unordered with run(); the explicit release/acquire
+// annotations state the happens-before that TBB's queue provides.
+#include <weft/sched/blocking_pool.hpp>
+
+#include <oneapi/tbb/global_control.h>
+#include <oneapi/tbb/task_arena.h>
+
+#include <algorithm>
+
+#if defined(WEFT_TSAN)
+extern "C" void __tsan_acquire(void* addr);
+extern "C" void __tsan_release(void* addr);
+#endif
+
+namespace weft::sched {
+
+struct BlockingPool::Arena {
+  explicit Arena(unsigned threads)
+      : parallelism(tbb::global_control::max_allowed_parallelism,
+                    std::max<std::size_t>(threads + 1,
+                                          tbb::global_control::active_value(tbb::global_control::max_allowed_parallelism))),
+        arena(static_cast<int>(threads), /*reserved_for_masters=*/0) {}
+  tbb::global_control parallelism;  // TBB's thread cap: at least our threads plus the caller
+  tbb::task_arena arena;
+};
+
+BlockingPool::BlockingPool(unsigned threads) : threads_(threads ? threads : 1), arena_(std::make_unique<Arena>(threads_)) {}
+
+BlockingPool::~BlockingPool() {
+  // Wait for every job: the arena must not be torn down under a running job. The count changes
+  // under the mutex, so the last finish_one() is done with `this` once it unlocks.
+  std::unique_lock lock(mu_);
+  all_done_.wait(lock, [&] { return completed_.load(std::memory_order_relaxed) == submitted_; });
+}
+
+void BlockingPool::submit(BlockingJob& job) {
+  {
+    std::lock_guard lock(mu_);
+    ++submitted_;
+  }
+  BlockingJob* j = &job;
+#if defined(WEFT_TSAN)
+  __tsan_release(j);
+#endif
+  arena_->arena.enqueue([this, j] {
+#if defined(WEFT_TSAN)
+    __tsan_acquire(j);
+#endif
+    j->run();
+    finish_one();
+  });
+}
+
+void BlockingPool::finish_one() noexcept {
+  std::lock_guard lock(mu_);
+  completed_.fetch_add(1, std::memory_order_relaxed);
+  all_done_.notify_all();
+}
+
+}  // namespace weft::sched
