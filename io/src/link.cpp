@@ -1,7 +1,11 @@
 // link.cpp: linked chains, run through the same op protocol as single operations (op_wait.hpp).
+// On io_uring the kernel runs the chain; on epoll the fiber runs it in order with the same
+// semantics: a soft chain stops at the first failure (error or short transfer) and the rest report
+// errc::cancelled; the deadline applies to the last operation, as a linked timeout does.
 #include <weft/io/link.hpp>
 #include <weft/sched/waker.hpp>
 
+#include "epoll_driver.hpp"
 #include "op_wait.hpp"
 #include "uring_driver.hpp"
 
@@ -29,6 +33,39 @@ void fill(std::span<Result<std::size_t>> out, std::error_code ec) {
   for (auto& r : out) r = fail(ec);
 }
 
+Result<std::size_t> as_size(Result<int> r) {
+  return r ? Result<std::size_t>(static_cast<std::size_t>(*r)) : Result<std::size_t>(fail(r.error()));
+}
+
+// broke_chain: what stops a soft chain (IOSQE_IO_LINK): an error, or fewer bytes than asked.
+bool broke_chain(const Op& op, const Result<int>& r) {
+  if (!r) return true;
+  switch (op.kind) {
+    case Op::Kind::read:
+    case Op::Kind::write:
+    case Op::Kind::recv:
+    case Op::Kind::send: return static_cast<std::size_t>(*r) < op.len;
+    default: return false;
+  }
+}
+
+void run_chain_epoll(std::span<const Op> ops, std::span<Result<std::size_t>> out, LinkMode mode,
+                     std::chrono::steady_clock::time_point deadline, sched::Task* self) {
+  bool broken = false;
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    if (broken) {
+      out[i] = fail(errc::cancelled);
+      continue;
+    }
+    io_uring_sqe sqe{};
+    prep(&sqe, ops[i]);
+    const auto op_deadline = i + 1 == ops.size() ? deadline : std::chrono::steady_clock::time_point::max();
+    Result<int> r = self->cancel_requested() ? Result<int>(fail(errc::cancelled)) : epoll_execute(sqe, op_deadline, self);
+    out[i] = as_size(r);
+    broken = mode == LinkMode::soft && broke_chain(ops[i], r);
+  }
+}
+
 }  // namespace
 
 void run_chain(std::span<const Op> ops, std::span<Result<std::size_t>> out, LinkMode mode,
@@ -38,19 +75,20 @@ void run_chain(std::span<const Op> ops, std::span<Result<std::size_t>> out, Link
     return fill(out, std::make_error_code(std::errc::invalid_argument));
   }
   if (!self) return fill(out, make_error_code(errc::not_in_fiber));
+  if (self->cancel_requested()) return fill(out, make_error_code(errc::cancelled));
+  if (current_epoll()) return run_chain_epoll(ops, out, mode, deadline, self);
   UringDriver* ring = current_uring();
   if (!ring) return fill(out, std::make_error_code(std::errc::function_not_supported));
-  if (self->cancel_requested()) return fill(out, make_error_code(errc::cancelled));
 
-  std::array<UringOp, kMaxChain> uops;
+  std::array<IoOp, kMaxChain> uops;
   const std::size_t n = ops.size();
   const bool timed = deadline != std::chrono::steady_clock::time_point::max();
   const unsigned link_flag = mode == LinkMode::hard ? IOSQE_IO_HARDLINK : IOSQE_IO_LINK;
   ring->reserve(static_cast<unsigned>(n + (timed ? 1 : 0)));  // one chain must not be split
   for (std::size_t i = 0; i < n; ++i) {
-    UringOp& u = uops[i];
+    IoOp& u = uops[i];
     u.task = self;
-    u.ring = ring;
+    u.backend = ring;
     u.pending.store(1, std::memory_order_relaxed);
     io_uring_sqe* s = ring->sqe();
     prep(s, ops[i]);
@@ -58,7 +96,7 @@ void run_chain(std::span<const Op> ops, std::span<Result<std::size_t>> out, Link
     if (i + 1 < n || timed) s->flags |= link_flag;
   }
   if (timed) {
-    UringOp& last = uops[n - 1];
+    IoOp& last = uops[n - 1];
     const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline.time_since_epoch()).count();
     last.deadline = __kernel_timespec{ns / 1'000'000'000, ns % 1'000'000'000};
     io_uring_sqe* t = ring->sqe();
@@ -70,8 +108,7 @@ void run_chain(std::span<const Op> ops, std::span<Result<std::size_t>> out, Link
   wait_for_completion(std::span(uops.data(), n), self);
   for (std::size_t i = 0; i < n; ++i) {
     // In a soft chain, an op after a failure completes with -ECANCELED: the chain broke.
-    auto r = op_result(uops[i], /*cancelled_by_chain=*/mode == LinkMode::soft && i > 0);
-    out[i] = r ? Result<std::size_t>(static_cast<std::size_t>(*r)) : Result<std::size_t>(fail(r.error()));
+    out[i] = as_size(op_result(uops[i], /*cancelled_by_chain=*/mode == LinkMode::soft && i > 0));
   }
 }
 

@@ -1,8 +1,9 @@
 // ops.cpp: every operation is a prep function run through submit() (the op protocol is argued in
-// uring_driver.hpp).
+// io_op.hpp).
 #include <weft/io/ops.hpp>
 #include <weft/sched/this_fiber.hpp>
 
+#include "epoll_driver.hpp"
 #include "op_wait.hpp"
 #include "uring_driver.hpp"
 
@@ -21,82 +22,49 @@ constexpr auto kNoDeadline = Clock::time_point::max();
 
 unsigned clamp_len(std::size_t n) { return n > UINT_MAX ? UINT_MAX : static_cast<unsigned>(n); }
 
-// submit: runs one operation, prepared by `prep` on an SQE, to its final completion. Returns the
-// CQE result (>= 0) or the error.
+// submit_uring: the op's SQE (and its linked timeout) on the worker's ring, then the wait.
 template <class Prep>
-Result<int> submit(Prep&& prep, Clock::time_point deadline = kNoDeadline) {
-  sched::Task* self = sched::current_task();
-  if (!self) return fail(errc::not_in_fiber);
-  UringDriver* ring = current_uring();
-  if (!ring) return fail(std::errc::function_not_supported);
-  if (self->cancel_requested()) return fail(errc::cancelled);
-
-  UringOp op;
+Result<int> submit_uring(UringDriver& ring, Prep& prep, Clock::time_point deadline, sched::Task* self) {
+  IoOp op;
   op.task = self;
-  op.ring = ring;
+  op.backend = &ring;
   const bool timed = deadline != kNoDeadline;
-  ring->reserve(timed ? 2 : 1);  // a linked pair must not be split by a submit in between
-  io_uring_sqe* s = ring->sqe();
+  ring.reserve(timed ? 2 : 1);  // a linked pair must not be split by a submit in between
+  io_uring_sqe* s = ring.sqe();
   prep(s);
   io_uring_sqe_set_data64(s, reinterpret_cast<std::uint64_t>(&op) | UringDriver::kTagMain);
   if (timed) {
     s->flags |= IOSQE_IO_LINK;
     const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline.time_since_epoch()).count();
     op.deadline = __kernel_timespec{ns / 1'000'000'000, ns % 1'000'000'000};
-    io_uring_sqe* t = ring->sqe();
+    io_uring_sqe* t = ring.sqe();
     io_uring_prep_link_timeout(t, &op.deadline, IORING_TIMEOUT_ABS);  // steady_clock = CLOCK_MONOTONIC
     io_uring_sqe_set_data64(t, reinterpret_cast<std::uint64_t>(&op) | UringDriver::kTagTimeout);
   }
   op.pending.store(timed ? 2 : 1, std::memory_order_relaxed);
-  ring->note_queued(timed ? 2 : 1);
+  ring.note_queued(timed ? 2 : 1);
   wait_for_completion(std::span(&op, 1), self);
   return op_result(op);
 }
 
-// request_cancel: one more SQE names the op (the cancel), submitted by the op's ring owner.
-void request_cancel(UringOp& op) {
-  op.cancel_sent = true;
-  op.pending.fetch_add(1, std::memory_order_acq_rel);
-  if (current_uring() == op.ring) {
-    op.ring->queue_cancel(&op);
-  } else {
-    op.ring->post_cancel(&op);  // only the ring's owner submits to it
+// submit: runs one operation, described by `prep` on an SQE, to its final completion on the
+// calling worker's backend: on io_uring the SQE goes to the ring; on epoll it is interpreted
+// (epoll_driver.hpp). Returns the result (>= 0) or the error.
+template <class Prep>
+Result<int> submit(Prep&& prep, Clock::time_point deadline = kNoDeadline) {
+  sched::Task* self = sched::current_task();
+  if (!self) return fail(errc::not_in_fiber);
+  if (self->cancel_requested()) return fail(errc::cancelled);
+  if (UringDriver* ring = current_uring()) return submit_uring(*ring, prep, deadline, self);
+  if (current_epoll()) {
+    io_uring_sqe sqe{};
+    prep(&sqe);
+    return epoll_execute(sqe, deadline, self);
   }
+  return fail(std::errc::function_not_supported);
 }
 
 }  // namespace
-
-void wait_for_completion(std::span<UringOp> ops, sched::Task* self) {
-  bool cancel_sent = false;
-  for (;;) {
-    bool all_done = true, settling = false;
-    for (const UringOp& op : ops) {
-      // acquire pairs with the reaper's release of `done`: res and timed_out are visible.
-      if (op.done.load(std::memory_order_acquire)) continue;
-      all_done = false;
-      if (op.pending.load(std::memory_order_acquire) == 0) settling = true;
-    }
-    if (all_done) return;
-    if (settling) {
-      this_fiber::yield();  // a reaper is between its last decrement and `done`
-      continue;
-    }
-    if (!cancel_sent && self->cancel_requested()) {
-      cancel_sent = true;
-      for (UringOp& op : ops) {
-        if (op.pending.load(std::memory_order_acquire) != 0) request_cancel(op);
-      }
-    }
-    sched::park();
-  }
-}
-
-Result<int> op_result(const UringOp& op, bool cancelled_by_chain) {
-  if (op.res >= 0) return op.res;
-  if (op.res == -ECANCELED && op.timed_out) return fail(std::errc::timed_out);
-  if (op.res == -ECANCELED && (op.cancel_sent || cancelled_by_chain)) return fail(errc::cancelled);
-  return fail(std::error_code(-op.res, std::system_category()));
-}
 
 namespace {
 

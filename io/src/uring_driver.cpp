@@ -15,9 +15,7 @@ __kernel_timespec to_timespec(std::chrono::nanoseconds ns) {
 
 }  // namespace
 
-const char UringDriver::kKind = 0;
-
-UringDriver::UringDriver(const UringOptions& options) : Driver(&kKind) {
+UringDriver::UringDriver(const UringOptions& options) : IoBackend(&kUringKind) {
   // Strongest first: one submitter thread (SINGLE_ISSUER), completions processed only when this
   // thread asks (DEFER_TASKRUN, no interrupting task work), no IPIs (COOP_TASKRUN).
   static constexpr unsigned kFlagSets[] = {
@@ -47,32 +45,12 @@ void UringDriver::reserve(unsigned n) {
   while (io_uring_sq_space_left(&ring_) < n) enter(false, nullptr);
 }
 
-void UringDriver::queue_cancel(UringOp* op) {
+void UringDriver::cancel_local(IoOp& op) {
   reserve(1);
   io_uring_sqe* s = sqe();
-  io_uring_prep_cancel64(s, reinterpret_cast<std::uint64_t>(op) | kTagMain, 0);
-  io_uring_sqe_set_data64(s, reinterpret_cast<std::uint64_t>(op) | kTagCancel);
+  io_uring_prep_cancel64(s, reinterpret_cast<std::uint64_t>(&op) | kTagMain, 0);
+  io_uring_sqe_set_data64(s, reinterpret_cast<std::uint64_t>(&op) | kTagCancel);
   note_queued(1);
-}
-
-void UringDriver::post_cancel(UringOp* op) {
-  {
-    std::lock_guard lock(posted_mu_);
-    posted_.push_back(op);
-  }
-  has_posted_.store(true, std::memory_order_release);
-  unpark();
-}
-
-void UringDriver::drain_posted_cancels() {
-  if (!has_posted_.load(std::memory_order_acquire)) return;
-  std::vector<UringOp*> ops;
-  {
-    std::lock_guard lock(posted_mu_);
-    ops.swap(posted_);
-    has_posted_.store(false, std::memory_order_relaxed);
-  }
-  for (UringOp* op : ops) queue_cancel(op);
 }
 
 void UringDriver::arm_wake_read() {
@@ -116,7 +94,7 @@ void UringDriver::reap() {
       continue;
     }
     --outstanding_;
-    auto* op = reinterpret_cast<UringOp*>(data & ~kTagMask);
+    auto* op = reinterpret_cast<IoOp*>(data & ~kTagMask);
     switch (data & kTagMask) {
       case kTagMain:
         op->res = cqe->res;
@@ -127,11 +105,7 @@ void UringDriver::reap() {
       default:  // kTagCancel: its own result does not matter
         break;
     }
-    // The last completion wakes, then releases the op (protocol in uring_driver.hpp).
-    if (op->pending.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-      sched::wake_task(op->task);
-      op->done.store(true, std::memory_order_release);
-    }
+    release_refs(*op, 1);
   }
   io_uring_cq_advance(&ring_, n);
   reaped_ += n;
@@ -159,11 +133,6 @@ void UringDriver::poll() {
 
 UringStats UringDriver::stats() const noexcept {
   return UringStats{enters_, submitted_, reaped_, setup_flags_};
-}
-
-UringDriver* current_uring() noexcept {
-  sched::Driver* d = sched::current_driver();
-  return d && d->kind() == &UringDriver::kKind ? static_cast<UringDriver*>(d) : nullptr;
 }
 
 std::unique_ptr<sched::Driver> make_uring_driver(const UringOptions& options) {

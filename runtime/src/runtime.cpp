@@ -1,4 +1,4 @@
-#include <weft/io/uring_driver.hpp>
+#include <weft/io/backend.hpp>
 #include <weft/runtime/runtime.hpp>
 
 #include <signal.h>
@@ -12,26 +12,9 @@ namespace weft {
 namespace {
 constexpr std::size_t kMinStackSize = 16 * 1024;
 
-// io_uring_available: probes once per process by setting up a ring. Where the kernel refuses
-// (ENOSYS: too old; EPERM: seccomp or kernel.io_uring_disabled; EOPNOTSUPP; ENOMEM: locked-memory
-// limit) it says so once: the workers then park on an eventfd and IO operations fail with
-// std::errc::function_not_supported. The epoll backend (its own issue) will take over here.
-bool io_uring_available() {
-  static const bool available = [] {
-    try {
-      io::make_uring_driver(io::UringOptions{.entries = 4});
-      return true;
-    } catch (const std::system_error& e) {
-      std::fprintf(stderr, "weft: io_uring unavailable (%s); IO operations will fail until a fallback backend exists\n",
-                   e.code().message().c_str());
-      return false;
-    }
-  }();
-  return available;
-}
 constexpr unsigned kMaxWorkers = 4096;
 
-sched::Scheduler::Options scheduler_options(const Config& cfg) {
+sched::Scheduler::Options scheduler_options(const Config& cfg, Backend backend) {
   if (cfg.stack_size < kMinStackSize) {
     throw std::system_error(std::make_error_code(std::errc::invalid_argument),
                             "weft::Config::stack_size must be at least 16 KiB");
@@ -43,9 +26,7 @@ sched::Scheduler::Options scheduler_options(const Config& cfg) {
   sched::Scheduler::Options o;
   o.workers = cfg.workers;
   o.stack_size = cfg.stack_size;
-  if (io_uring_available()) {
-    o.driver_factory = [](unsigned) { return io::make_uring_driver(io::UringOptions{}); };
-  }
+  o.driver_factory = io::backend_driver_factory(backend);
   return o;
 }
 }  // namespace
@@ -66,7 +47,9 @@ void ignore_sigpipe() {
 }
 }  // namespace
 
-Runtime::Runtime(Config cfg) : sched_((ignore_sigpipe(), std::make_unique<sched::Scheduler>(scheduler_options(cfg)))) {}
+Runtime::Runtime(Config cfg)
+    : backend_(io::select_backend(cfg.backend)),
+      sched_((ignore_sigpipe(), std::make_unique<sched::Scheduler>(scheduler_options(cfg, backend_)))) {}
 
 Runtime::~Runtime() = default;
 

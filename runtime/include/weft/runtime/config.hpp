@@ -1,19 +1,30 @@
 // weft/runtime/config.hpp: how a Runtime is built.
 //
 //   weft::Runtime rt{weft::Config{.workers = 4, .stack_size = 512 * 1024}};
+//   weft::Runtime ep{weft::Config{.backend = weft::Backend::epoll}};
 #pragma once
+
+#include <weft/io/backend.hpp>
 
 #include <cstddef>
 
 namespace weft {
 
+// Backend: automatic (io_uring where the kernel allows it, else epoll), io_uring or epoll; see
+// weft/io/backend.hpp. The WEFT_BACKEND environment variable overrides Config::backend.
+using Backend = io::Backend;
+
 // Config: every field has a working default.
 struct Config {
-  // workers: worker threads (one io_uring ring each). 0: one per core the process may run on.
+  // workers: worker threads (one io_uring ring or epoll instance each). 0: one per core the
+  // process may run on.
   unsigned workers = 0;
   // stack_size: usable bytes per fiber stack (virtual; pages are committed as the fiber touches
   // them). At least 16 KiB. A fiber that overflows it is reported by name, never corrupts memory.
   std::size_t stack_size = 256 * 1024;
+  // backend: which IO backend the workers run. A backend named explicitly that is unavailable
+  // makes the Runtime constructor throw; automatic falls back to epoll and says why, once.
+  Backend backend = Backend::automatic;
 };
 
 }  // namespace weft

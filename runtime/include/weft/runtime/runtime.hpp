@@ -56,8 +56,9 @@ sched::Scheduler& current_scheduler(const char* what);
 class Runtime {
  public:
   Runtime() : Runtime(Config{}) {}
-  // Runtime: starts cfg.workers workers. Throws std::system_error: EINVAL for a bad Config, or
-  // the errno when a worker cannot be set up (threads, eventfd, memory).
+  // Runtime: starts cfg.workers workers. Throws std::system_error: EINVAL for a bad Config or
+  // WEFT_BACKEND value, the errno of io_uring_setup when Backend::io_uring was asked for and is
+  // unavailable, or the errno when a worker cannot be set up (threads, eventfd, memory).
   explicit Runtime(Config cfg);
   // ~Runtime: shutdown(). Aborts with a message when called from one of its own fibers.
   ~Runtime();
@@ -88,11 +89,14 @@ class Runtime {
   void shutdown();
 
   unsigned workers() const noexcept { return sched_->workers(); }
+  // backend: the IO backend the workers run (io_uring or epoll, never automatic).
+  Backend backend() const noexcept { return backend_; }
   // stats: per-worker counters, a snapshot.
   std::vector<sched::WorkerStats> stats() const { return sched_->stats(); }
   sched::Scheduler& scheduler() noexcept { return *sched_; }
 
  private:
+  Backend backend_;
   std::unique_ptr<sched::Scheduler> sched_;
 };
 

@@ -1,0 +1,119 @@
+// epoll_driver.hpp: EpollDriver, a worker's epoll instance, the epoll backend of the op protocol
+// (io_op.hpp), and epoll_execute, which runs one operation described by an io_uring SQE.
+//
+// The SQE is the one description of an operation for both backends: ops.cpp fills it with the same
+// liburing prep helpers, and on epoll it is read back field by field (epoll_ops.cpp) instead of
+// being submitted, so no operation is written twice.
+//
+// Readiness waits (why none is lost): a fiber that got EAGAIN registers an IoOp for (fd, events)
+// on the epoll of the worker it runs on, before that worker next calls epoll_wait (it is that
+// worker's thread). The fd is armed level-triggered with EPOLLONESHOT and the union of its
+// waiters' events, so readiness that exists at arming time or arrives later is reported by the
+// next epoll_wait. An event completes every waiter whose events it matches (errors and hangups
+// match all) and re-arms the fd for the rest. The woken fiber retries its syscall; a spurious wake
+// costs one EAGAIN. Waiters are kept per fd in FIFO order.
+// The op protocol holds: the waiter list holds one reference; a cancel request (the task
+// cancelled, or its deadline on the worker's timers) holds another and is carried out by the
+// owner, which unlinks the waiter and completes it with -ECANCELED.
+//
+// Closing an fd with waiters: the kernel drops a closed file from every epoll set, with any event
+// not yet collected (e.g. the hangup a shutdown() raised just before), so those waiters would never
+// hear from it again. Every close through weft (io::close, the IO types) therefore evicts the fd
+// first on every epoll backend of the process (fd numbers are process-wide): each owner completes
+// that fd's waiters with EBADF, and they return it without retrying, so no operation can run on a
+// recycled fd number. (io_uring needs none of this: an op in flight holds its file.)
+// The eviction is asynchronous, and by the time an owner carries it out the number may already
+// name a new file with waiters of its own. Each close therefore takes a new close epoch (a process
+// counter) before closing, each waiter records the epoch when it starts waiting, and an eviction
+// only takes waiters older than its epoch: a waiter on the new file started after the close
+// (the kernel handed out the number only after the close), so it saw the new epoch.
+// fd reuse: the registration is keyed by the kernel on (fd number, open file); arming falls back
+// from MOD to ADD (ENOENT) and from ADD to MOD (EEXIST), so a recycled number is armed correctly on
+// every worker whatever state it left behind.
+//
+// Thread-safety: everything but unpark() and IoBackend::cancel() runs on the owner thread.
+#pragma once
+
+#include "io_op.hpp"
+
+#include <weft/io/epoll_driver.hpp>
+#include <weft/sched/error.hpp>
+#include <weft/sched/event_source.hpp>
+
+#include <liburing.h>
+#include <sys/epoll.h>
+
+#include <chrono>
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <utility>
+#include <vector>
+
+namespace weft::io {
+
+class EpollDriver final : public IoBackend {
+ public:
+  EpollDriver();  // throws std::system_error
+  ~EpollDriver() override;
+
+  void park(std::chrono::steady_clock::time_point deadline) override;
+  void unpark() noexcept override;
+  void poll() override;
+
+  // add_waiter: owner; queues `op` (fd, events set) until readiness. Returns 0, or -errno when the
+  // fd cannot be armed (EPERM: a regular file or directory, which epoll does not support).
+  int add_waiter(IoOp& op);
+  // evict: owner; `fd` was closed at `epoch`: its waiters older than that complete with EBADF.
+  void evict(int fd, std::uint64_t epoch) noexcept;
+  void count_pool_op() noexcept { ++stats_.pool_ops; }
+  EpollStats stats() const noexcept { return stats_; }
+
+ protected:
+  void cancel_local(IoOp& op) override;
+
+ private:
+  friend void evict_fd_everywhere(int fd) noexcept;
+  // post_evict: any thread; evict(fd) on the owner thread soon.
+  void post_evict(int fd, std::uint64_t epoch);
+  bool drain_posted();
+  // count_waiting: owner only (the single writer), so no locked instruction is needed.
+  void count_waiting(int d) noexcept { waiting_.store(waiting_.load(std::memory_order_relaxed) + d, std::memory_order_relaxed); }
+  struct FdState {
+    IoOp* head = nullptr;
+    IoOp* tail = nullptr;
+    std::uint32_t armed = 0;  // events armed in the kernel (0: disarmed by EPOLLONESHOT)
+    bool registered = false;  // we added it (the kernel may have dropped it since: see fd reuse)
+  };
+  FdState& state(int fd);
+  int arm(int fd, FdState& st);
+  void unlink(FdState& st, IoOp& op) noexcept;
+  void dispatch(int timeout_ms, const timespec* timeout);
+
+  int epfd_ = -1;
+  sched::EventSource wake_;
+  std::vector<FdState> fds_;  // indexed by fd number
+  std::vector<epoll_event> events_;
+  std::atomic<std::size_t> waiting_{0};  // written by the owner; read by closers elsewhere
+  std::mutex evict_mu_;
+  std::vector<std::pair<int, std::uint64_t>> evicts_;
+  std::atomic<bool> has_evicts_{false};
+  bool have_pwait2_ = true;
+  EpollStats stats_{};
+};
+
+// current_epoll: the epoll backend of the worker running the calling fiber, nullptr elsewhere.
+inline EpollDriver* current_epoll() noexcept {
+  sched::Driver* d = sched::current_driver();
+  return d && d->kind() == &kEpollKind ? static_cast<EpollDriver*>(d) : nullptr;
+}
+
+// evict_fd_everywhere: before closing `fd` (any thread): evicts it on every epoll backend of the
+// process that has waiters (see "Closing an fd with waiters"). A no-op where none runs.
+void evict_fd_everywhere(int fd) noexcept;
+
+// epoll_execute: runs the operation `sqe` describes to its final result, on the calling fiber's
+// epoll backend(s) and blocking pool; `deadline` as for every op (time_point::max(): none).
+Result<int> epoll_execute(const io_uring_sqe& sqe, std::chrono::steady_clock::time_point deadline, sched::Task* self);
+
+}  // namespace weft::io
