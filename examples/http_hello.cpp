@@ -59,7 +59,8 @@ bool is_tchar(char c) {  // RFC 9110 token characters
 bool is_token(std::string_view s) { return !s.empty() && std::ranges::all_of(s, is_tchar); }
 
 bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::ranges::equal(a, b, [](char x, char y) { return std::tolower(x) == std::tolower(y); });
+  auto lower = [](char c) { return std::tolower(static_cast<unsigned char>(c)); };  // no UB on bytes >= 0x80
+  return a.size() == b.size() && std::ranges::equal(a, b, [&](char x, char y) { return lower(x) == lower(y); });
 }
 
 std::string_view trim(std::string_view s) {

@@ -16,9 +16,10 @@
 //
 // Errors: a command error (unknown command, wrong number of arguments, INCR on a non-integer)
 // gets `-ERR ...` and the connection goes on. A framing error (a bad array or bulk length, a
-// missing `$`, a bulk not followed by CRLF, an over-long line) gets `-ERR Protocol error: ...`
-// and the connection is closed, as Redis does: once framing is lost, the next byte cannot be
-// known to start a command, and guessing could execute garbage.
+// missing `$`, a bulk not followed by CRLF, an over-long line, over 64 MiB buffered for one
+// incomplete command) gets `-ERR Protocol error: ...` and the connection is closed, as Redis
+// does: once framing is lost, the next byte cannot be known to start a command, and guessing
+// could execute garbage.
 //
 // Listens on 127.0.0.1, prints the address, stops cleanly on SIGINT/SIGTERM.
 #include "flags.hpp"
@@ -51,6 +52,7 @@ using namespace std::chrono_literals;
 constexpr std::size_t kMaxArgs = 1024 * 1024;       // elements in one command array
 constexpr std::size_t kMaxBulk = 16 * 1024 * 1024;  // bytes in one argument
 constexpr std::size_t kMaxLine = 64 * 1024;         // an inline command, or a "*N" / "$N" line
+constexpr std::size_t kMaxQuery = 64 * 1024 * 1024; // unparsed input held for one connection
 constexpr std::size_t kFlushAt = 1 << 20;           // send replies early past this many bytes
 
 std::atomic<unsigned long> g_connections{0};
@@ -209,7 +211,8 @@ Parse parse_command(std::string_view buf, std::vector<std::string_view>& args) {
 // ---- commands ----------------------------------------------------------------------------------
 
 bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::ranges::equal(a, b, [](char x, char y) { return std::toupper(x) == std::toupper(y); });
+  auto upper = [](char c) { return std::toupper(static_cast<unsigned char>(c)); };  // no UB on bytes >= 0x80
+  return a.size() == b.size() && std::ranges::equal(a, b, [&](char x, char y) { return upper(x) == upper(y); });
 }
 
 // kCommands: the commands and how many arguments each takes, its name included.
@@ -350,6 +353,10 @@ void serve(weft::io::TcpStream conn, Store& store) {
       if (out.size() >= kFlushAt) out.clear();
     }
     in.erase(0, pos);
+    if (!close_after && in.size() > kMaxQuery) {  // one command's worth of arguments, still incomplete
+      reply_error(out, "Protocol error: query buffer over 64 MiB");
+      close_after = true;
+    }
     if (!out.empty()) {
       if (!conn.write_all(std::as_bytes(std::span(out)))) return;
       out.clear();
