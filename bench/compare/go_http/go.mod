@@ -1,0 +1,3 @@
+module weftcompare/gohttp
+
+go 1.19
