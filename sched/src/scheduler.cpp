@@ -1,4 +1,5 @@
 #include "scheduler_impl.hpp"
+#include "task_token.hpp"
 #include "worker.hpp"
 
 #include <weft/sched/waker.hpp>
@@ -8,6 +9,7 @@
 #include <latch>
 #include <stdexcept>
 #include <thread>
+#include <utility>
 
 #include <sched.h>
 
@@ -96,6 +98,9 @@ bool Scheduler::Impl::has_work_anywhere() const {
 
 void Scheduler::Impl::complete(Task* t) {
   FiberCore& c = t->core();
+  // Before the scheduler's reference goes: the link's callback may be running right now
+  // (task_token.hpp), and ~stop_callback waits for it.
+  if (c.token_link) delete std::exchange(c.token_link, nullptr);
   c.state.store(FiberCore::kFinished, std::memory_order_release);
   // acq_rel: releases the result to the joiner (pairs with the acquire in Task::is_finished) and
   // acquires the joiner's registration.
@@ -187,6 +192,16 @@ void Scheduler::spawn(Task* task, SpawnOptions options) {
   c.id = next_fiber_id();
   c.scheduler = this;
   if (!options.name.empty()) c.name = std::make_unique<std::string>(std::move(options.name));
+  if (options.token.can_be_cancelled()) {
+    // Registered before the task can run or complete; runs request_cancel() at once if the token is
+    // already cancelled, and then prepare() abandons the task instead of starting it.
+    try {
+      c.token_link = new TokenLink(options.token.stop_token(), task);
+    } catch (...) {
+      task->unref();  // the scheduler's reference; the JoinHandle drops the other
+      throw;
+    }
+  }
   // Count before reading shutting_down: see the shutdown protocol (scheduler_impl.hpp, 3).
   s.count_spawn(w);
   if (s.shutting_down.load(std::memory_order_seq_cst)) {
