@@ -30,11 +30,16 @@ bool io_uring_available() {
   return available;
 }
 constexpr unsigned kMaxWorkers = 4096;
+constexpr unsigned kMaxBlockingThreads = 4096;
 
 sched::Scheduler::Options scheduler_options(const Config& cfg) {
   if (cfg.stack_size < kMinStackSize) {
     throw std::system_error(std::make_error_code(std::errc::invalid_argument),
                             "weft::Config::stack_size must be at least 16 KiB");
+  }
+  if (cfg.blocking_threads > kMaxBlockingThreads) {
+    throw std::system_error(std::make_error_code(std::errc::invalid_argument),
+                            "weft::Config::blocking_threads must be at most 4096");
   }
   if (cfg.workers > kMaxWorkers) {
     throw std::system_error(std::make_error_code(std::errc::invalid_argument),
@@ -43,6 +48,7 @@ sched::Scheduler::Options scheduler_options(const Config& cfg) {
   sched::Scheduler::Options o;
   o.workers = cfg.workers;
   o.stack_size = cfg.stack_size;
+  o.blocking_threads = cfg.blocking_threads;
   if (io_uring_available()) {
     o.driver_factory = [](unsigned) { return io::make_uring_driver(io::UringOptions{}); };
   }

@@ -14,6 +14,9 @@ struct Config {
   // stack_size: usable bytes per fiber stack (virtual; pages are committed as the fiber touches
   // them). At least 16 KiB. A fiber that overflows it is reported by name, never corrupts memory.
   std::size_t stack_size = 256 * 1024;
+  // blocking_threads: threads of the pool that runs weft::spawn_blocking work (started on first
+  // use). 0: four per worker. Blocking work beyond this many jobs at once waits in the pool's queue.
+  unsigned blocking_threads = 0;
 };
 
 }  // namespace weft
