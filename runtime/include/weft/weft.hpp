@@ -15,6 +15,7 @@
 #include <weft/runtime/join_handle.hpp>
 #include <weft/runtime/runtime.hpp>
 #include <weft/runtime/spawn_blocking.hpp>
+#include <weft/runtime/task_group.hpp>
 #include <weft/sched/cancellation.hpp>
 #include <weft/sched/error.hpp>
 #include <weft/sched/spawn_options.hpp>
