@@ -78,6 +78,10 @@ Runtime::~Runtime() = default;
 
 void Runtime::shutdown() { sched_->shutdown(); }
 
+ShutdownReport Runtime::shutdown(std::chrono::steady_clock::time_point deadline) {
+  return sched_->shutdown_until(deadline);
+}
+
 namespace detail {
 sched::Scheduler& current_scheduler(const char* what) {
   sched::Scheduler* s = sched::Scheduler::current();

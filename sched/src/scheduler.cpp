@@ -67,6 +67,15 @@ void TaskRegistry::remove(Task* t) {
   c.registry_prev = c.registry_next = nullptr;
 }
 
+std::string TaskRegistry::name_of(FiberId id) {
+  Shard& s = shards_[id % kShards];
+  std::lock_guard lock(s.mu);
+  for (Task* t = s.head; t; t = t->core().registry_next) {
+    if (t->id() == id) return t->name();
+  }
+  return {};
+}
+
 // ---- Scheduler::Impl ------------------------------------------------------------------------
 
 Scheduler::Impl::Impl(Options opts)
@@ -131,7 +140,8 @@ void Scheduler::Impl::count_finish(Worker* w) noexcept {
   // seq_cst: pairs with shutdown()'s flag store and re-sum (scheduler_impl.hpp, point 4).
   if (shutting_down.load(std::memory_order_seq_cst)) {
     finish_generation.fetch_add(1, std::memory_order_seq_cst);
-    finish_generation.notify_all();
+    { std::lock_guard lock(finish_mu); }  // the waiter holds it from reading the generation to waiting
+    finish_cv.notify_all();
   }
 }
 
@@ -217,22 +227,43 @@ void Scheduler::spawn(Task* task, SpawnOptions options) {
   }
 }
 
-void Scheduler::shutdown() {
+void Scheduler::shutdown() { (void)shutdown_until(std::chrono::steady_clock::time_point::max()); }
+
+ShutdownReport Scheduler::shutdown_until(std::chrono::steady_clock::time_point deadline) {
   Impl& s = *impl_;
   if (current() == this) throw std::logic_error("weft: Scheduler::shutdown called from one of its own fibers");
   std::lock_guard lock(s.shutdown_mu);
-  if (s.shut_down_done.load()) return;
+  if (s.shut_down_done.load()) return {};
   s.shutting_down.store(true, std::memory_order_seq_cst);
+  // Again on a later call: harmless (request_cancel is idempotent), and it wakes whatever parked
+  // since, e.g. in a wait that ignored the first cancellation.
   s.registry.for_each([](Task* t) { t->request_cancel(); });
-  for (;;) {
-    const std::uint32_t generation = s.finish_generation.load(std::memory_order_seq_cst);
-    if (s.live() == 0) break;
-    s.finish_generation.wait(generation, std::memory_order_seq_cst);
+  {
+    std::unique_lock wait_lock(s.finish_mu);
+    for (;;) {
+      const std::uint32_t generation = s.finish_generation.load(std::memory_order_seq_cst);
+      if (s.live() == 0) break;
+      const bool changed = s.finish_cv.wait_until(wait_lock, deadline, [&] {
+        return s.finish_generation.load(std::memory_order_seq_cst) != generation;
+      });
+      if (!changed) break;  // the deadline passed
+    }
   }
+  if (const std::uint64_t left = s.live(); left != 0) return s.report_unfinished(left);
   s.stop.store(true, std::memory_order_release);
   for (auto& w : s.workers) w->unpark();
   for (auto& w : s.workers) w->join();
   s.shut_down_done.store(true);
+  return {};
+}
+
+ShutdownReport Scheduler::Impl::report_unfinished(std::uint64_t left) {
+  ShutdownReport report;
+  report.unfinished = left;
+  registry.for_each([&](Task* t) {
+    if (!t->is_finished()) report.tasks.push_back({t->id(), t->name()});
+  });
+  return report;
 }
 
 unsigned Scheduler::workers() const noexcept { return impl_->nworkers; }

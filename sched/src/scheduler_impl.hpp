@@ -16,9 +16,14 @@
 //    still-running workers) or sees the flag.
 // 4. live() sums every `finished` before any `spawned`, so a torn sum can only overcount (a task's
 //    spawn is counted before its finish can be). After the flag is set, each finish bumps
-//    finish_generation and wakes shutdown(), which re-sums; it proceeds when live() is 0. Then
-//    the workers are told to stop and woken; they exit once they find no work, and the slabs
-//    (every stack) are unmapped after they have been joined.
+//    finish_generation (seq_cst) and then notifies finish_cv under finish_mu; shutdown() reads the
+//    generation under finish_mu before re-summing and waits for it to change, so a finish between
+//    its sum and its wait is never missed (the notifier needs the mutex the waiter holds until it
+//    waits). It proceeds when live() is 0. Then the workers are told to stop and woken; they exit
+//    once they find no work, and the slabs (every stack) are unmapped after they have been joined.
+// 5. shutdown_until() may stop waiting first: it then reports and returns with the workers still
+//    running, so the tasks left go on (cancelled) on stacks that stay mapped; a later shutdown()
+//    repeats the wake-up pass and waits again. Nothing is freed until live() is 0.
 #pragma once
 
 #include "idle.hpp"
@@ -29,10 +34,12 @@
 #include <concurrentqueue/concurrentqueue.h>
 
 #include <array>
-#include <exception>
 #include <atomic>
+#include <condition_variable>
+#include <exception>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <vector>
 
 namespace weft::sched {
@@ -47,6 +54,9 @@ class TaskRegistry {
   // for_each: calls f on every registered task with a reference held (f may block briefly).
   template <class F>
   void for_each(F&& f);
+  // name_of: the name of the registered task `id` ("" when unnamed or not registered). Scans one
+  // shard: for rare diagnostics only.
+  std::string name_of(FiberId id);
 
  private:
   static constexpr std::size_t kShards = 16;
@@ -73,6 +83,8 @@ struct Scheduler::Impl {
   void complete(Task* t);
   // abandon: completes a task that will never run (see Task::abandon for `why`).
   void abandon(Task* t, std::exception_ptr why);
+  // report_unfinished: what shutdown_until() returns when `left` tasks are still alive.
+  ShutdownReport report_unfinished(std::uint64_t left);
 
   Scheduler* owner = nullptr;
   Options options;
@@ -92,6 +104,8 @@ struct Scheduler::Impl {
   alignas(64) std::atomic<std::uint64_t> spawned_external{0};
   alignas(64) std::atomic<std::uint64_t> finished_external{0};
   alignas(64) std::atomic<std::uint32_t> finish_generation{0};
+  std::mutex finish_mu;
+  std::condition_variable finish_cv;  // notified under finish_mu after each finish_generation bump
   alignas(64) std::atomic<bool> shutting_down{false};
   std::atomic<bool> stop{false};
   std::atomic<bool> shut_down_done{false};
