@@ -41,6 +41,10 @@ sched::Scheduler::Options scheduler_options(const Config& cfg) {
     throw std::system_error(std::make_error_code(std::errc::invalid_argument),
                             "weft::Config::blocking_threads must be at most 4096");
   }
+  if (cfg.stall_threshold.count() < 0) {
+    throw std::system_error(std::make_error_code(std::errc::invalid_argument),
+                            "weft::Config::stall_threshold must not be negative");
+  }
   if (cfg.workers > kMaxWorkers) {
     throw std::system_error(std::make_error_code(std::errc::invalid_argument),
                             "weft::Config::workers must be at most 4096");
@@ -49,6 +53,7 @@ sched::Scheduler::Options scheduler_options(const Config& cfg) {
   o.workers = cfg.workers;
   o.stack_size = cfg.stack_size;
   o.blocking_threads = cfg.blocking_threads;
+  o.stall_threshold = cfg.stall_threshold;
   if (io_uring_available()) {
     o.driver_factory = [](unsigned) { return io::make_uring_driver(io::UringOptions{}); };
   }

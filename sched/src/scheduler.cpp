@@ -4,6 +4,7 @@
 
 #include <weft/sched/waker.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <latch>
@@ -185,6 +186,12 @@ Scheduler::Scheduler(Options options) : impl_(std::make_unique<Impl>(std::move(o
     s.shut_down_done.store(true);
     std::rethrow_exception(first_error);
   }
+  try {
+    s.start_monitor();
+  } catch (...) {
+    shutdown();
+    throw;
+  }
 }
 
 Scheduler::~Scheduler() {
@@ -250,6 +257,7 @@ ShutdownReport Scheduler::shutdown_until(std::chrono::steady_clock::time_point d
     }
   }
   if (const std::uint64_t left = s.live(); left != 0) return s.report_unfinished(left);
+  s.stop_monitor();
   s.stop.store(true, std::memory_order_release);
   for (auto& w : s.workers) w->unpark();
   for (auto& w : s.workers) w->join();
@@ -263,6 +271,14 @@ ShutdownReport Scheduler::Impl::report_unfinished(std::uint64_t left) {
   registry.for_each([&](Task* t) {
     if (!t->is_finished()) report.tasks.push_back({t->id(), t->name()});
   });
+  // Plus what runs right now and was never registered (an unnamed fiber that never parked): its
+  // id is a copy published by its worker, safe to read whatever the task does meanwhile.
+  for (const auto& w : workers) {
+    const FiberId id = w->running();
+    if (id == 0) continue;
+    const bool listed = std::any_of(report.tasks.begin(), report.tasks.end(), [&](const auto& t) { return t.id == id; });
+    if (!listed) report.tasks.push_back({id, {}});
+  }
   return report;
 }
 

@@ -40,6 +40,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace weft::sched {
@@ -85,6 +86,9 @@ struct Scheduler::Impl {
   void abandon(Task* t, std::exception_ptr why);
   // report_unfinished: what shutdown_until() returns when `left` tasks are still alive.
   ShutdownReport report_unfinished(std::uint64_t left);
+  // start_monitor / stop_monitor: the stall monitor thread (stall_monitor.cpp).
+  void start_monitor();
+  void stop_monitor() noexcept;
 
   Scheduler* owner = nullptr;
   Options options;
@@ -110,6 +114,11 @@ struct Scheduler::Impl {
   std::atomic<bool> stop{false};
   std::atomic<bool> shut_down_done{false};
   std::mutex shutdown_mu;
+  // The stall monitor (stall_monitor.cpp): sleeps on monitor_cv, stopped by monitor_stop.
+  std::thread monitor;
+  std::mutex monitor_mu;
+  std::condition_variable monitor_cv;
+  bool monitor_stop = false;  // under monitor_mu
   // Last member, destroyed first: its destructor waits for jobs that may still wake tasks.
   BlockingPool blocking_pool;
 };

@@ -3,6 +3,7 @@
 //   weft::Runtime rt{weft::Config{.workers = 4, .stack_size = 512 * 1024}};
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 
 namespace weft {
@@ -17,6 +18,10 @@ struct Config {
   // blocking_threads: threads of the pool that runs weft::spawn_blocking work (started on first
   // use). 0: four per worker. Blocking work beyond this many jobs at once waits in the pool's queue.
   unsigned blocking_threads = 0;
+  // stall_threshold: a fiber that runs this long without suspending (a CPU loop, a blocking call
+  // that belongs in spawn_blocking) is reported once on stderr with its id, name and worker, and
+  // counted in WorkerStats::stalls. Zero disables the monitor thread. Must not be negative.
+  std::chrono::milliseconds stall_threshold{100};
 };
 
 }  // namespace weft

@@ -45,6 +45,7 @@ struct WorkerStats {
   std::uint64_t wakeups = 0;         // times another thread woke it from its sleep
   std::uint64_t timers_fired = 0;    // sleeps / deadlines that expired here
   std::uint64_t stacks_mapped = 0;   // stacks carved for tasks started here (not reused ones)
+  std::uint64_t stalls = 0;          // fibers reported by the stall monitor while running here
 };
 
 // ShutdownReport: what Scheduler::shutdown_until() left unfinished at its deadline.
@@ -71,6 +72,9 @@ class Scheduler {
     std::size_t stack_size = 256 * 1024; // usable bytes per fiber stack (virtual, lazily committed)
     DriverFactory driver_factory;        // empty: make_eventfd_driver()
     unsigned blocking_threads = 0;       // blocking pool size; 0: 4 per worker
+    // stall_threshold: a fiber running this long without suspending is reported once on stderr
+    // (and counted in WorkerStats::stalls) by a monitor thread; zero disables the monitor.
+    std::chrono::steady_clock::duration stall_threshold = std::chrono::milliseconds(100);
   };
 
   explicit Scheduler(Options options);  // throws std::system_error if a worker cannot start
