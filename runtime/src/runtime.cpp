@@ -13,11 +13,20 @@ namespace {
 constexpr std::size_t kMinStackSize = 16 * 1024;
 
 constexpr unsigned kMaxWorkers = 4096;
+constexpr unsigned kMaxBlockingThreads = 4096;
 
 sched::Scheduler::Options scheduler_options(const Config& cfg, Backend backend) {
   if (cfg.stack_size < kMinStackSize) {
     throw std::system_error(std::make_error_code(std::errc::invalid_argument),
                             "weft::Config::stack_size must be at least 16 KiB");
+  }
+  if (cfg.blocking_threads > kMaxBlockingThreads) {
+    throw std::system_error(std::make_error_code(std::errc::invalid_argument),
+                            "weft::Config::blocking_threads must be at most 4096");
+  }
+  if (cfg.stall_threshold.count() < 0) {
+    throw std::system_error(std::make_error_code(std::errc::invalid_argument),
+                            "weft::Config::stall_threshold must not be negative");
   }
   if (cfg.workers > kMaxWorkers) {
     throw std::system_error(std::make_error_code(std::errc::invalid_argument),
@@ -27,6 +36,8 @@ sched::Scheduler::Options scheduler_options(const Config& cfg, Backend backend) 
   o.workers = cfg.workers;
   o.stack_size = cfg.stack_size;
   o.driver_factory = io::backend_driver_factory(backend);
+  o.blocking_threads = cfg.blocking_threads;
+  o.stall_threshold = cfg.stall_threshold;
   return o;
 }
 }  // namespace
@@ -54,6 +65,10 @@ Runtime::Runtime(Config cfg)
 Runtime::~Runtime() = default;
 
 void Runtime::shutdown() { sched_->shutdown(); }
+
+ShutdownReport Runtime::shutdown(std::chrono::steady_clock::time_point deadline) {
+  return sched_->shutdown_until(deadline);
+}
 
 namespace detail {
 sched::Scheduler& current_scheduler(const char* what) {

@@ -36,22 +36,46 @@ BlockingPool::~BlockingPool() {
   all_done_.wait(lock, [&] { return completed_.load(std::memory_order_relaxed) == submitted_; });
 }
 
+namespace {
+// RunJob: the functor TBB stores and runs. TBB copies it into its task object on the submitting
+// thread and hands that object to a pool thread through its own, uninstrumented queue, so under TSan
+// the pool thread's read of the functor's members would look unordered with their writes. The
+// functor therefore releases its own address once constructed (in TBB's task object) and acquires
+// it before reading its members: the happens-before TBB's queue really provides, stated where TSan
+// sees it. (Annotating only the job misses the functor: it races as soon as the pool's threads exist
+// before a submit, i.e. on every submit after the first few.)
+struct RunJob {
+  BlockingPool* pool;
+  BlockingJob* job;
+  void (*finish)(BlockingPool*) noexcept;
+  RunJob(BlockingPool* p, BlockingJob* j, void (*f)(BlockingPool*) noexcept) noexcept : pool(p), job(j), finish(f) {
+    publish();
+  }
+  RunJob(const RunJob& o) noexcept : pool(o.pool), job(o.job), finish(o.finish) { publish(); }
+  RunJob(RunJob&& o) noexcept : pool(o.pool), job(o.job), finish(o.finish) { publish(); }
+  void publish() noexcept {
+#if defined(WEFT_TSAN)
+    __tsan_release(this);
+#endif
+  }
+  void operator()() const noexcept {
+#if defined(WEFT_TSAN)
+    __tsan_acquire(const_cast<RunJob*>(this));
+#endif
+    job->run();
+    finish(pool);
+  }
+};
+}  // namespace
+
 void BlockingPool::submit(BlockingJob& job) {
   {
     std::lock_guard lock(mu_);
     ++submitted_;
   }
-  BlockingJob* j = &job;
-#if defined(WEFT_TSAN)
-  __tsan_release(j);
-#endif
-  arena_->arena.enqueue([this, j] {
-#if defined(WEFT_TSAN)
-    __tsan_acquire(j);
-#endif
-    j->run();
-    finish_one();
-  });
+  // The functor's release comes after everything the submitter wrote to the job, so its acquire
+  // covers the job too.
+  arena_->arena.enqueue(RunJob(this, &job, [](BlockingPool* p) noexcept { p->finish_one(); }));
 }
 
 void BlockingPool::finish_one() noexcept {

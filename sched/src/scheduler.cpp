@@ -1,13 +1,16 @@
 #include "scheduler_impl.hpp"
+#include "task_token.hpp"
 #include "worker.hpp"
 
 #include <weft/sched/waker.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <latch>
 #include <stdexcept>
 #include <thread>
+#include <utility>
 
 #include <sched.h>
 
@@ -65,6 +68,15 @@ void TaskRegistry::remove(Task* t) {
   c.registry_prev = c.registry_next = nullptr;
 }
 
+std::string TaskRegistry::name_of(FiberId id) {
+  Shard& s = shards_[id % kShards];
+  std::lock_guard lock(s.mu);
+  for (Task* t = s.head; t; t = t->core().registry_next) {
+    if (t->id() == id) return t->name();
+  }
+  return {};
+}
+
 // ---- Scheduler::Impl ------------------------------------------------------------------------
 
 Scheduler::Impl::Impl(Options opts)
@@ -96,6 +108,9 @@ bool Scheduler::Impl::has_work_anywhere() const {
 
 void Scheduler::Impl::complete(Task* t) {
   FiberCore& c = t->core();
+  // Before the scheduler's reference goes: the link's callback may be running right now
+  // (task_token.hpp), and ~stop_callback waits for it.
+  if (c.token_link) delete std::exchange(c.token_link, nullptr);
   c.state.store(FiberCore::kFinished, std::memory_order_release);
   // acq_rel: releases the result to the joiner (pairs with the acquire in Task::is_finished) and
   // acquires the joiner's registration.
@@ -126,7 +141,8 @@ void Scheduler::Impl::count_finish(Worker* w) noexcept {
   // seq_cst: pairs with shutdown()'s flag store and re-sum (scheduler_impl.hpp, point 4).
   if (shutting_down.load(std::memory_order_seq_cst)) {
     finish_generation.fetch_add(1, std::memory_order_seq_cst);
-    finish_generation.notify_all();
+    { std::lock_guard lock(finish_mu); }  // the waiter holds it from reading the generation to waiting
+    finish_cv.notify_all();
   }
 }
 
@@ -170,6 +186,12 @@ Scheduler::Scheduler(Options options) : impl_(std::make_unique<Impl>(std::move(o
     s.shut_down_done.store(true);
     std::rethrow_exception(first_error);
   }
+  try {
+    s.start_monitor();
+  } catch (...) {
+    shutdown();
+    throw;
+  }
 }
 
 Scheduler::~Scheduler() {
@@ -187,6 +209,16 @@ void Scheduler::spawn(Task* task, SpawnOptions options) {
   c.id = next_fiber_id();
   c.scheduler = this;
   if (!options.name.empty()) c.name = std::make_unique<std::string>(std::move(options.name));
+  if (options.token.can_be_cancelled()) {
+    // Registered before the task can run or complete; runs request_cancel() at once if the token is
+    // already cancelled, and then prepare() abandons the task instead of starting it.
+    try {
+      c.token_link = new TokenLink(options.token.stop_token(), task);
+    } catch (...) {
+      task->unref();  // the scheduler's reference; the JoinHandle drops the other
+      throw;
+    }
+  }
   // Count before reading shutting_down: see the shutdown protocol (scheduler_impl.hpp, 3).
   s.count_spawn(w);
   if (s.shutting_down.load(std::memory_order_seq_cst)) {
@@ -202,22 +234,52 @@ void Scheduler::spawn(Task* task, SpawnOptions options) {
   }
 }
 
-void Scheduler::shutdown() {
+void Scheduler::shutdown() { (void)shutdown_until(std::chrono::steady_clock::time_point::max()); }
+
+ShutdownReport Scheduler::shutdown_until(std::chrono::steady_clock::time_point deadline) {
   Impl& s = *impl_;
   if (current() == this) throw std::logic_error("weft: Scheduler::shutdown called from one of its own fibers");
   std::lock_guard lock(s.shutdown_mu);
-  if (s.shut_down_done.load()) return;
+  if (s.shut_down_done.load()) return {};
   s.shutting_down.store(true, std::memory_order_seq_cst);
+  // Again on a later call: harmless (request_cancel is idempotent), and it wakes whatever parked
+  // since, e.g. in a wait that ignored the first cancellation.
   s.registry.for_each([](Task* t) { t->request_cancel(); });
-  for (;;) {
-    const std::uint32_t generation = s.finish_generation.load(std::memory_order_seq_cst);
-    if (s.live() == 0) break;
-    s.finish_generation.wait(generation, std::memory_order_seq_cst);
+  {
+    std::unique_lock wait_lock(s.finish_mu);
+    for (;;) {
+      const std::uint32_t generation = s.finish_generation.load(std::memory_order_seq_cst);
+      if (s.live() == 0) break;
+      const bool changed = s.finish_cv.wait_until(wait_lock, deadline, [&] {
+        return s.finish_generation.load(std::memory_order_seq_cst) != generation;
+      });
+      if (!changed) break;  // the deadline passed
+    }
   }
+  if (const std::uint64_t left = s.live(); left != 0) return s.report_unfinished(left);
+  s.stop_monitor();
   s.stop.store(true, std::memory_order_release);
   for (auto& w : s.workers) w->unpark();
   for (auto& w : s.workers) w->join();
   s.shut_down_done.store(true);
+  return {};
+}
+
+ShutdownReport Scheduler::Impl::report_unfinished(std::uint64_t left) {
+  ShutdownReport report;
+  report.unfinished = left;
+  registry.for_each([&](Task* t) {
+    if (!t->is_finished()) report.tasks.push_back({t->id(), t->name()});
+  });
+  // Plus what runs right now and was never registered (an unnamed fiber that never parked): its
+  // id is a copy published by its worker, safe to read whatever the task does meanwhile.
+  for (const auto& w : workers) {
+    const FiberId id = w->running();
+    if (id == 0) continue;
+    const bool listed = std::any_of(report.tasks.begin(), report.tasks.end(), [&](const auto& t) { return t.id == id; });
+    if (!listed) report.tasks.push_back({id, {}});
+  }
+  return report;
 }
 
 unsigned Scheduler::workers() const noexcept { return impl_->nworkers; }

@@ -16,9 +16,14 @@
 //    still-running workers) or sees the flag.
 // 4. live() sums every `finished` before any `spawned`, so a torn sum can only overcount (a task's
 //    spawn is counted before its finish can be). After the flag is set, each finish bumps
-//    finish_generation and wakes shutdown(), which re-sums; it proceeds when live() is 0. Then
-//    the workers are told to stop and woken; they exit once they find no work, and the slabs
-//    (every stack) are unmapped after they have been joined.
+//    finish_generation (seq_cst) and then notifies finish_cv under finish_mu; shutdown() reads the
+//    generation under finish_mu before re-summing and waits for it to change, so a finish between
+//    its sum and its wait is never missed (the notifier needs the mutex the waiter holds until it
+//    waits). It proceeds when live() is 0. Then the workers are told to stop and woken; they exit
+//    once they find no work, and the slabs (every stack) are unmapped after they have been joined.
+// 5. shutdown_until() may stop waiting first: it then reports and returns with the workers still
+//    running, so the tasks left go on (cancelled) on stacks that stay mapped; a later shutdown()
+//    repeats the wake-up pass and waits again. Nothing is freed until live() is 0.
 #pragma once
 
 #include "idle.hpp"
@@ -29,10 +34,13 @@
 #include <concurrentqueue/concurrentqueue.h>
 
 #include <array>
-#include <exception>
 #include <atomic>
+#include <condition_variable>
+#include <exception>
 #include <memory>
 #include <mutex>
+#include <string>
+#include <thread>
 #include <vector>
 
 namespace weft::sched {
@@ -47,6 +55,9 @@ class TaskRegistry {
   // for_each: calls f on every registered task with a reference held (f may block briefly).
   template <class F>
   void for_each(F&& f);
+  // name_of: the name of the registered task `id` ("" when unnamed or not registered). Scans one
+  // shard: for rare diagnostics only.
+  std::string name_of(FiberId id);
 
  private:
   static constexpr std::size_t kShards = 16;
@@ -73,6 +84,11 @@ struct Scheduler::Impl {
   void complete(Task* t);
   // abandon: completes a task that will never run (see Task::abandon for `why`).
   void abandon(Task* t, std::exception_ptr why);
+  // report_unfinished: what shutdown_until() returns when `left` tasks are still alive.
+  ShutdownReport report_unfinished(std::uint64_t left);
+  // start_monitor / stop_monitor: the stall monitor thread (stall_monitor.cpp).
+  void start_monitor();
+  void stop_monitor() noexcept;
 
   Scheduler* owner = nullptr;
   Options options;
@@ -92,10 +108,17 @@ struct Scheduler::Impl {
   alignas(64) std::atomic<std::uint64_t> spawned_external{0};
   alignas(64) std::atomic<std::uint64_t> finished_external{0};
   alignas(64) std::atomic<std::uint32_t> finish_generation{0};
+  std::mutex finish_mu;
+  std::condition_variable finish_cv;  // notified under finish_mu after each finish_generation bump
   alignas(64) std::atomic<bool> shutting_down{false};
   std::atomic<bool> stop{false};
   std::atomic<bool> shut_down_done{false};
   std::mutex shutdown_mu;
+  // The stall monitor (stall_monitor.cpp): sleeps on monitor_cv, stopped by monitor_stop.
+  std::thread monitor;
+  std::mutex monitor_mu;
+  std::condition_variable monitor_cv;
+  bool monitor_stop = false;  // under monitor_mu
   // Last member, destroyed first: its destructor waits for jobs that may still wake tasks.
   BlockingPool blocking_pool;
 };

@@ -9,7 +9,7 @@
 
 namespace weft::sched {
 
-Task::~Task() = default;
+Task::~Task() { delete core_.own_token.load(std::memory_order_relaxed); }
 
 const std::string& Task::name() const noexcept {
   static const std::string empty;
@@ -28,8 +28,11 @@ bool Task::cancel_requested() const noexcept {
 }
 
 void Task::request_cancel() noexcept {
-  // release pairs with the acquire in cancel_requested(); the wake-up makes a parked task look.
-  core_.cancel_requested.store(true, std::memory_order_release);
+  // seq_cst: pairs with the acquire in cancel_requested(), and with this_fiber::cancellation_token()
+  // (which stores own_token, then reads this flag): either we see its token here, or it sees the flag.
+  core_.cancel_requested.store(true, std::memory_order_seq_cst);
+  if (std::stop_source* own = core_.own_token.load(std::memory_order_seq_cst)) own->request_stop();
+  // The wake-up makes a parked task look.
   wake_task(this);
 }
 

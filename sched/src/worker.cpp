@@ -234,7 +234,19 @@ void Worker::park() {
 bool Worker::prepare(Task* t) {
   FiberCore& c = t->core_;
   if (!c.started) {
+    if (c.name && !c.registered) {
+      // Named tasks are registered from their start, not their first park, so stall and shutdown
+      // reports can name one that never parks (unnamed tasks have no name to look up). Registering
+      // before the cancel check below keeps the shutdown protocol (scheduler_impl.hpp, point 2):
+      // either shutdown's pass sees it, or the check sees the flag.
+      sched_.registry.add(t);
+      c.registered = true;
+    }
     if (t->cancel_requested()) {
+      if (c.registered) {
+        sched_.registry.remove(t);
+        c.registered = false;
+      }
       sched_.abandon(t, nullptr);
       return false;
     }
@@ -262,6 +274,7 @@ bool Worker::prepare(Task* t) {
     c.state.store(FiberCore::kRunning | (s & FiberCore::kNotified), std::memory_order_relaxed);
   }
   c.home_worker = index_;
+  running_id_.store(c.id, std::memory_order_relaxed);
   bump(counters_.resumes);
   return true;
 }
@@ -284,6 +297,7 @@ void Worker::switch_out(Task* self, Intent intent) {
     }
     next = nullptr;
   }
+  if (!next) running_id_.store(0, std::memory_order_relaxed);  // back to the scheduler context
   switched_from_ = self;
   intent_ = intent;
   current_ = next;
@@ -396,6 +410,7 @@ WorkerStats Worker::stats() const noexcept {
   s.wakeups = r(counters_.wakeups);
   s.timers_fired = r(counters_.timers_fired);
   s.stacks_mapped = r(counters_.stacks_mapped);
+  s.stalls = r(counters_.stalls);
   return s;
 }
 

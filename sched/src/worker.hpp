@@ -92,6 +92,15 @@ class Worker {
 
   WorkerStats stats() const noexcept;
 
+  // any thread: what the stall monitor samples. running(): the id of the fiber running now (0 in
+  // the scheduler context); resumes(): bumped on every switch-in. Both are relaxed stores by the
+  // owner on its switch path (no fence, no RMW), read racily: the monitor only needs to see that a
+  // pair stayed the same across samples, and a torn read only delays a report by one sample.
+  FiberId running() const noexcept { return running_id_.load(std::memory_order_relaxed); }
+  std::uint64_t resumes() const noexcept { return counters_.resumes.load(std::memory_order_relaxed); }
+  // monitor thread only (its single writer): counts a reported stall.
+  void count_stall() noexcept { bump(counters_.stalls); }
+
   // owner: the live-count halves of this worker (scheduler_impl.hpp, point 3). seq_cst stores of
   // an uncontended line: they take part in the shutdown handshake.
   void count_spawn() noexcept { spawned_.store(spawned_.load(std::memory_order_relaxed) + 1, std::memory_order_seq_cst); }
@@ -151,13 +160,14 @@ class Worker {
   struct Counters {
     std::atomic<std::uint64_t> tasks_started{0}, tasks_finished{0}, resumes{0}, tasks_stolen{0},
         steal_attempts{0}, inject_taken{0}, inbox_taken{0}, parks{0}, wakeups{0},
-        timers_fired{0}, stacks_mapped{0};
+        timers_fired{0}, stacks_mapped{0}, stalls{0};
   };
   // bump: owner-only increment without a locked instruction; readers see a recent value.
   static void bump(std::atomic<std::uint64_t>& c, std::uint64_t n = 1) noexcept {
     c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
   }
   Counters counters_;
+  std::atomic<FiberId> running_id_{0};  // see running()
   alignas(64) std::atomic<std::uint64_t> spawned_{0};
   alignas(64) std::atomic<std::uint64_t> finished_{0};
   friend struct Scheduler::Impl;

@@ -96,6 +96,58 @@ TEST_P(RuntimeShutdown, JoinHandleOutlivesRuntime) {
   EXPECT_EQ(h.join(), 9);
 }
 
+TEST_P(RuntimeShutdown, DeadlineShutdownCompletesWhenTasksCooperate) {
+  Runtime rt{config()};
+  std::atomic<int> started{0};
+  for (int i = 0; i < 100; ++i) {
+    rt.spawn([&] {
+      started.fetch_add(1);
+      (void)sleep_for(std::chrono::hours(1));
+    }).detach();
+  }
+  ASSERT_TRUE(test::eventually([&] { return started.load() == 100; }));
+  const ShutdownReport report = rt.shutdown_for(20s);
+  EXPECT_TRUE(report.complete());
+  EXPECT_EQ(report.unfinished, 0u);
+  EXPECT_TRUE(report.tasks.empty());
+  EXPECT_TRUE(rt.shutdown_for(0s).complete());  // done: nothing left to report
+}
+
+// A task that ignores cancellation (a CPU loop with a bounded lifetime) outlives the deadline: the
+// report names it, spawns are refused meanwhile, and a later shutdown waits for it to end.
+TEST_P(RuntimeShutdown, DeadlineShutdownReportsAStubbornTask) {
+  Runtime rt{config()};
+  std::atomic<bool> release{false}, parked_once{false}, ended{false};
+  auto h = rt.spawn(SpawnOptions{.name = "stubborn"}, [&] {
+    (void)sleep_for(1ms);
+    parked_once.store(true);
+    const auto bound = std::chrono::steady_clock::now() + 30s;
+    while (!release.load() && std::chrono::steady_clock::now() < bound) this_fiber::yield();
+    ended.store(true);
+  });
+  const FiberId id = h.id();
+  h.detach();
+  ASSERT_TRUE(test::eventually([&] { return parked_once.load(); }));
+
+  const ShutdownReport report = rt.shutdown_for(30ms);
+  EXPECT_FALSE(report.complete());
+  EXPECT_EQ(report.unfinished, 1u);
+  ASSERT_EQ(report.tasks.size(), 1u);
+  EXPECT_EQ(report.tasks[0].id, id);
+  EXPECT_EQ(report.tasks[0].name, "stubborn");
+  EXPECT_FALSE(ended.load());
+
+  std::atomic<bool> ran{false};
+  auto late = rt.spawn([&] { ran.store(true); });  // shutting down: refused
+  EXPECT_THROW(late.join(), std::system_error);
+  EXPECT_FALSE(ran.load());
+
+  release.store(true);
+  const ShutdownReport second = rt.shutdown_for(20s);
+  EXPECT_TRUE(second.complete());
+  EXPECT_TRUE(ended.load());
+}
+
 INSTANTIATE_WORKER_COUNTS(RuntimeShutdown);
 
 TEST(RuntimeShutdownMisuse, ShutdownFromOwnFiberIsALogicError) {

@@ -14,6 +14,9 @@
 #include <weft/runtime/config.hpp>
 #include <weft/runtime/join_handle.hpp>
 #include <weft/runtime/runtime.hpp>
+#include <weft/runtime/spawn_blocking.hpp>
+#include <weft/runtime/task_group.hpp>
+#include <weft/sched/cancellation.hpp>
 #include <weft/sched/error.hpp>
 #include <weft/sched/spawn_options.hpp>
 #include <weft/sched/this_fiber.hpp>

@@ -6,6 +6,7 @@
 
 #include <weft/io/backend.hpp>
 
+#include <chrono>
 #include <cstddef>
 
 namespace weft {
@@ -25,6 +26,13 @@ struct Config {
   // backend: which IO backend the workers run. A backend named explicitly that is unavailable
   // makes the Runtime constructor throw; automatic falls back to epoll and says why, once.
   Backend backend = Backend::automatic;
+  // blocking_threads: threads of the pool that runs weft::spawn_blocking work (started on first
+  // use). 0: four per worker. Blocking work beyond this many jobs at once waits in the pool's queue.
+  unsigned blocking_threads = 0;
+  // stall_threshold: a fiber that runs this long without suspending (a CPU loop, a blocking call
+  // that belongs in spawn_blocking) is reported once on stderr with its id, name and worker, and
+  // counted in WorkerStats::stalls. Zero disables the monitor thread. Must not be negative.
+  std::chrono::milliseconds stall_threshold{100};
 };
 
 }  // namespace weft

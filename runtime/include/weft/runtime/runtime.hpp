@@ -3,7 +3,8 @@
 // A Runtime starts its workers in the constructor and shuts down gracefully in the destructor:
 // every task still alive is cancelled, the workers run until all have finished, then they stop and
 // every stack is freed. Tasks observe cancellation at their blocking calls (errc::cancelled), so a
-// task that ignores it and keeps blocking delays the shutdown.
+// task that ignores it and keeps blocking delays the shutdown; shutdown_for()/shutdown(deadline)
+// wait at most that long and report which tasks did not finish.
 //
 // Thread-safety: spawn() and block_on() from any thread or fiber. Destroy the Runtime from outside
 // its own fibers.
@@ -21,7 +22,9 @@
 #include <weft/runtime/join_handle.hpp>
 #include <weft/sched/scheduler.hpp>
 #include <weft/sched/spawn_options.hpp>
+#include <weft/sched/waker.hpp>
 
+#include <chrono>
 #include <concepts>
 #include <functional>
 #include <memory>
@@ -31,6 +34,9 @@
 #include <vector>
 
 namespace weft {
+
+// ShutdownReport: what a shutdown with a deadline left unfinished (weft/sched/scheduler.hpp).
+using ShutdownReport = sched::ShutdownReport;
 
 namespace detail {
 template <class F, class... Args>
@@ -87,6 +93,18 @@ class Runtime {
 
   // shutdown: what the destructor does, callable earlier (idempotent).
   void shutdown();
+  // shutdown: stops accepting spawns (they never run), cancels every task, and waits until all
+  // have finished or `deadline` passed. Returns an empty report when everything finished (the
+  // workers are then stopped); otherwise the count and the ids/names of the tasks still alive.
+  // Those stay cancelled and keep running (their stacks stay mapped): call it again to wait more;
+  // the destructor waits for them without a deadline. Throws std::logic_error from one of its
+  // own fibers.
+  ShutdownReport shutdown(std::chrono::steady_clock::time_point deadline);
+  // shutdown_for: shutdown(now + timeout).
+  template <class Rep, class Period>
+  ShutdownReport shutdown_for(std::chrono::duration<Rep, Period> timeout) {
+    return shutdown(sched::deadline_after(timeout));
+  }
 
   unsigned workers() const noexcept { return sched_->workers(); }
   // backend: the IO backend the workers run (io_uring or epoll, never automatic).

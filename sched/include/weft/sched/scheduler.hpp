@@ -8,7 +8,10 @@
 //
 // Shutdown (shutdown() or the destructor): new spawns are cancelled before they start, every live
 // task is asked to cancel, the workers keep running until every task has finished, then they stop
-// and every stack is unmapped. A task that ignores cancellation and keeps blocking delays shutdown.
+// and every stack is unmapped. A task that ignores cancellation and keeps blocking delays shutdown;
+// shutdown_until() gives up waiting at a deadline and reports the tasks still alive, which stay
+// cancelled and keep running on the still-running workers (a stack a fiber runs on is never freed):
+// a later shutdown() or the destructor waits for them again.
 //
 // Thread-safety: spawn() from any thread (plain or fiber); stats() from any thread (a snapshot).
 // Users reach this through weft::Runtime; sync/, channels/ and io/ use it directly.
@@ -20,9 +23,11 @@
 #include <weft/sched/task.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace weft::sched {
@@ -40,6 +45,23 @@ struct WorkerStats {
   std::uint64_t wakeups = 0;         // times another thread woke it from its sleep
   std::uint64_t timers_fired = 0;    // sleeps / deadlines that expired here
   std::uint64_t stacks_mapped = 0;   // stacks carved for tasks started here (not reused ones)
+  std::uint64_t stalls = 0;          // fibers reported by the stall monitor while running here
+};
+
+// ShutdownReport: what Scheduler::shutdown_until() left unfinished at its deadline.
+struct ShutdownReport {
+  struct Task {
+    FiberId id = 0;
+    std::string name;  // "" when unnamed
+  };
+  // unfinished: tasks spawned and not finished at the deadline (0: the shutdown completed).
+  std::uint64_t unfinished = 0;
+  // tasks: those of them that weft can name: every task that has parked at least once, was named
+  // or asked for its token, plus the ones running on a worker right now. Tasks that never started,
+  // or only ever yielded, are counted in `unfinished` but not listed.
+  std::vector<Task> tasks;
+  // complete: true when nothing was left running (the workers are stopped and joined).
+  bool complete() const noexcept { return unfinished == 0; }
 };
 
 // Scheduler: owns the workers, queues, timers and stacks.
@@ -50,6 +72,9 @@ class Scheduler {
     std::size_t stack_size = 256 * 1024; // usable bytes per fiber stack (virtual, lazily committed)
     DriverFactory driver_factory;        // empty: make_eventfd_driver()
     unsigned blocking_threads = 0;       // blocking pool size; 0: 4 per worker
+    // stall_threshold: a fiber running this long without suspending is reported once on stderr
+    // (and counted in WorkerStats::stalls) by a monitor thread; zero disables the monitor.
+    std::chrono::steady_clock::duration stall_threshold = std::chrono::milliseconds(100);
   };
 
   explicit Scheduler(Options options);  // throws std::system_error if a worker cannot start
@@ -65,6 +90,11 @@ class Scheduler {
   // shutdown: cancels every task and waits until all have finished and the workers have stopped.
   // Idempotent. Throws std::logic_error when called from one of this scheduler's own fibers.
   void shutdown();
+  // shutdown_until: as shutdown(), but stops waiting at `deadline` (steady_clock) and reports what
+  // is still alive then; see the file comment for what happens to those tasks. Returns an empty
+  // report once the shutdown completed (also when called again). Throws std::logic_error from one of
+  // this scheduler's own fibers.
+  ShutdownReport shutdown_until(std::chrono::steady_clock::time_point deadline);
 
   unsigned workers() const noexcept;
   std::size_t stack_size() const noexcept;

@@ -27,6 +27,7 @@
 #include <cstdint>
 #include <exception>
 #include <memory>
+#include <stop_token>
 #include <string>
 
 namespace weft {
@@ -39,6 +40,7 @@ namespace sched {
 class Scheduler;
 class Task;
 class Worker;
+struct TokenLink;
 
 // FiberCore: the scheduler's per-task bookkeeping. Only sched/src touches it.
 struct FiberCore {
@@ -63,6 +65,13 @@ struct FiberCore {
   Task* registry_prev = nullptr;  // live-task registry links (tasks that have parked)
   Task* registry_next = nullptr;
   std::unique_ptr<std::string> name;  // only when the spawner named it
+  // The spawn token's registration (a std::stop_callback that cancels this task), or null: made by
+  // spawn() only for a task given a cancellable token, deleted when the task completes.
+  TokenLink* token_link = nullptr;
+  // The task's own token (this_fiber::cancellation_token()), made on first use by the fiber itself
+  // and cancelled by request_cancel(); deleted with the task. seq_cst store and load: they form a
+  // Dekker pair with the cancel_requested flag (see request_cancel and cancellation_token).
+  std::atomic<std::stop_source*> own_token{nullptr};
 };
 
 // Task: base of every spawned function. Subclasses implement run() and abandon().
@@ -81,7 +90,8 @@ class Task {
   bool is_finished() const noexcept;
 
   // request_cancel: asks the task to stop. A task that has not started never runs; a task blocked
-  // in a cancellation point wakes and that call returns errc::cancelled. Never blocks.
+  // in a cancellation point wakes and that call returns errc::cancelled; the task's own token
+  // (this_fiber::cancellation_token()) is cancelled. Never blocks on a fiber.
   void request_cancel() noexcept;
   // cancel_requested: true once request_cancel() was called or its scheduler began shutting down.
   bool cancel_requested() const noexcept;

@@ -9,6 +9,7 @@
 //   weft::this_fiber::yield();
 #pragma once
 
+#include <weft/sched/cancellation.hpp>
 #include <weft/sched/error.hpp>
 #include <weft/sched/task.hpp>
 #include <weft/sched/waker.hpp>
@@ -37,6 +38,12 @@ void yield();
 
 // cancellation_requested: true once the calling task was asked to cancel (false on a plain thread).
 bool cancellation_requested() noexcept;
+
+// cancellation_token: the calling task's own token, cancelled when the task is (JoinHandle::cancel,
+// its spawn token, its TaskGroup, the runtime's shutdown); the parent to give to work the task
+// starts. Made on first call (later calls return the same one). On a plain thread: a token that is
+// never cancelled. Throws std::bad_alloc.
+CancellationToken cancellation_token();
 
 // sleep_until: suspends the fiber until `deadline` (steady_clock). A cancellation point: returns
 // errc::cancelled as soon as the task is cancelled. On a plain thread it sleeps the thread.
