@@ -4,6 +4,7 @@
 //   int main() { return weft::run([] { return weft::spawn([] { return 0; }).join(); }); }
 #pragma once
 
+#include <weft/channels/channel.hpp>
 #include <weft/io/file.hpp>
 #include <weft/io/link.hpp>
 #include <weft/io/ops.hpp>
