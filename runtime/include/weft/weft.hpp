@@ -5,6 +5,7 @@
 #pragma once
 
 #include <weft/channels/channel.hpp>
+#include <weft/channels/select.hpp>
 #include <weft/io/file.hpp>
 #include <weft/io/link.hpp>
 #include <weft/io/ops.hpp>

@@ -107,6 +107,8 @@ class ChannelState {
   std::size_t waiters() const noexcept { return recvq_.waiters() + sendq_.waiters(); }
 
   Guard lock() noexcept { return recvq_.lock(); }
+  // lock_queue: the queue whose lock is the channel lock (a select holds it through a Guard).
+  sync::WaitQueue& lock_queue() noexcept { return recvq_; }
 
   // --- plain operations ---
 
