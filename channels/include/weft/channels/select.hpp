@@ -99,7 +99,7 @@ class RecvBranch final : public detail::ChannelBranch<T> {
   bool try_complete(sched::SelectState& sel, std::uint32_t index) override {
     this->begin();
     slot_.reset();
-    sync::WakeList wakes;  // woken under the select's locks: correct (wake never blocks), rare
+    detail::Wakes wakes;  // woken under the select's locks: correct (wake never blocks), rare
     const detail::Outcome o = this->st_->recv_locked(*this->st_->held, slot_, &sel, index, wakes);
     this->note(o);
     return o != detail::Outcome::not_ready;
@@ -143,7 +143,7 @@ class SendBranch final : public detail::ChannelBranch<T> {
 
   bool try_complete(sched::SelectState& sel, std::uint32_t index) override {
     this->begin();
-    sync::WakeList wakes;
+    detail::Wakes wakes;
     const detail::Outcome o = this->st_->send_locked(*this->st_->held, value_, &sel, index, wakes);
     this->note(o);
     return o != detail::Outcome::not_ready;

@@ -66,6 +66,33 @@ enum class Outcome : std::uint8_t { done, closed, not_ready };
 
 inline constexpr std::size_t kUnbounded = std::numeric_limits<std::size_t>::max();
 
+// Wakes: the wake-ups a channel operation collects under the channel lock, woken when it goes out
+// of scope (declare it before the Guard, so that happens after the unlock). It borrows this
+// thread's WakeList only when a notify needs one: a sync::WakeList on the stack of every call
+// costs 17 out-of-line Waker destructor calls, more than the rest of an uncontended send (perf,
+// W2/W4). The thread-local list is used only between a lock and the end of this object's scope,
+// with no suspension in between, so no pointer to thread-local state survives a fiber switch.
+class Wakes {
+ public:
+  Wakes() noexcept = default;
+  Wakes(const Wakes&) = delete;
+  Wakes& operator=(const Wakes&) = delete;
+  ~Wakes() {
+    if (list_) list_->wake_all();
+  }
+  sync::WakeList& get() noexcept {
+    if (!list_) list_ = &thread_list();
+    return *list_;
+  }
+
+ private:
+  static sync::WakeList& thread_list() noexcept {
+    thread_local sync::WakeList list;
+    return list;
+  }
+  sync::WakeList* list_ = nullptr;
+};
+
 template <class T>
 class ChannelState {
  public:
@@ -115,9 +142,9 @@ class ChannelState {
   // send: delivers v (to a waiting receiver, else into the buffer), waiting when `block` until
   // there is room, the deadline passes or the task is cancelled. On failure v comes back.
   SendResult<T> send(T&& v, Clock::time_point deadline, bool block) {
-    ChanWaiter w;
+    std::optional<ChanWaiter> w;  // only a call that waits pays for a waiter (it owns a Waker)
     {
-      sync::WakeList wakes;  // declared before the guard: woken after the lock is released
+      Wakes wakes;  // declared before the guard: woken after the lock is released
       auto g = lock();
       switch (send_locked(g, v, nullptr, 0, wakes)) {
         case Outcome::done:
@@ -130,13 +157,14 @@ class ChannelState {
       if (!block) return send_failed(make_error_code(channel_errc::full), std::move(v));
       if (deadline != Clock::time_point::max() && Clock::now() >= deadline)
         return send_failed(std::make_error_code(std::errc::timed_out), std::move(v));
-      w.data = &v;
+      w.emplace();
+      w->data = &v;
       auto g2 = sendq_.lock();
-      sendq_.push_back(g2, w);
+      sendq_.push_back(g2, *w);
     }
-    const sync::WaitStatus st = sendq_.wait(w, deadline, true);
+    const sync::WaitStatus st = sendq_.wait(*w, deadline, true);
     if (st == sync::WaitStatus::notified) {
-      if (w.grant == kGrantValue) return {};
+      if (w->grant == kGrantValue) return {};
       return send_failed(make_error_code(errc::closed), std::move(v));
     }
     return send_failed(st == sync::WaitStatus::timed_out ? std::make_error_code(std::errc::timed_out)
@@ -146,10 +174,10 @@ class ChannelState {
 
   // recv: takes the oldest value, waiting when `block`. errc::closed once closed and drained.
   Result<T> recv(Clock::time_point deadline, bool block) {
-    ChanWaiter w;
+    std::optional<ChanWaiter> w;
     std::optional<T> slot;
     {
-      sync::WakeList wakes;
+      Wakes wakes;
       auto g = lock();
       switch (recv_locked(g, slot, nullptr, 0, wakes)) {
         case Outcome::done:
@@ -161,12 +189,13 @@ class ChannelState {
       }
       if (!block) return fail(channel_errc::empty);
       if (deadline != Clock::time_point::max() && Clock::now() >= deadline) return fail(std::errc::timed_out);
-      w.data = &slot;
-      recvq_.push_back(g, w);
+      w.emplace();
+      w->data = &slot;
+      recvq_.push_back(g, *w);
     }
-    const sync::WaitStatus st = recvq_.wait(w, deadline, true);
+    const sync::WaitStatus st = recvq_.wait(*w, deadline, true);
     if (st == sync::WaitStatus::notified) {
-      if (w.grant == kGrantValue) return std::move(*slot);
+      if (w->grant == kGrantValue) return std::move(*slot);
       return fail(errc::closed);
     }
     return fail(st == sync::WaitStatus::timed_out ? std::make_error_code(std::errc::timed_out)
@@ -176,14 +205,14 @@ class ChannelState {
   // close: marks the channel closed and wakes every waiter: receivers get errc::closed (the
   // buffer is empty when they wait), senders get their values back. Idempotent.
   void close() noexcept {
-    sync::WakeList wakes;
+    Wakes wakes;
     auto g = lock();
     if (closed_) return;
     closed_ = true;
     closed_flag_.store(true, std::memory_order_release);  // pairs with is_closed()'s acquire
-    while (ChanWaiter* r = take_front(g, recvq_, wakes)) recvq_.notify(g, *r, kGrantClosed, wakes);
+    while (ChanWaiter* r = take_front(g, recvq_, wakes)) recvq_.notify(g, *r, kGrantClosed, wakes.get());
     auto g2 = sendq_.lock();
-    while (ChanWaiter* s = take_front(g2, sendq_, wakes)) sendq_.notify(g2, *s, kGrantClosed, wakes);
+    while (ChanWaiter* s = take_front(g2, sendq_, wakes)) sendq_.notify(g2, *s, kGrantClosed, wakes.get());
   }
 
   // --- the steps, under the channel lock; `self` is the polling select (nullptr for plain ops) ---
@@ -191,7 +220,7 @@ class ChannelState {
   // send_locked: closed -> closed; a receiver waiting -> hand v to it; room -> buffer v; else
   // not_ready. On done v has been moved from. When `self` is set, claims it for `index` before
   // delivering (the poll phase: uncontended, so the claim succeeds).
-  Outcome send_locked(const Guard& g, T& v, sched::SelectState* self, std::uint32_t index, sync::WakeList& wakes) {
+  Outcome send_locked(const Guard& g, T& v, sched::SelectState* self, std::uint32_t index, Wakes& wakes) {
     if (closed_) {
       claim_self(self, index);
       return Outcome::closed;
@@ -199,7 +228,7 @@ class ChannelState {
     if (ChanWaiter* r = take_front(g, recvq_, wakes)) {
       claim_self(self, index);
       static_cast<std::optional<T>*>(r->data)->emplace(std::move(v));
-      recvq_.notify(g, *r, kGrantValue, wakes);
+      recvq_.notify(g, *r, kGrantValue, wakes.get());
       return Outcome::done;
     }
     if (buf_.size() < cap_) {
@@ -213,7 +242,7 @@ class ChannelState {
   // recv_locked: a buffered value -> take it (and refill from the oldest waiting sender); capacity
   // 0 and a sender waiting -> take its value; closed -> closed; else not_ready.
   Outcome recv_locked(const Guard&, std::optional<T>& out, sched::SelectState* self, std::uint32_t index,
-                      sync::WakeList& wakes) {
+                      Wakes& wakes) {
     if (!buf_.empty()) {
       claim_self(self, index);
       const bool was_full = buf_.size() == cap_;
@@ -222,7 +251,7 @@ class ChannelState {
         auto g2 = sendq_.lock();
         if (ChanWaiter* s = take_front(g2, sendq_, wakes)) {
           buf_.push(std::move(*static_cast<T*>(s->data)));
-          sendq_.notify(g2, *s, kGrantValue, wakes);
+          sendq_.notify(g2, *s, kGrantValue, wakes.get());
         }
       }
       return Outcome::done;
@@ -232,7 +261,7 @@ class ChannelState {
       if (ChanWaiter* s = take_front(g2, sendq_, wakes)) {
         claim_self(self, index);
         out.emplace(std::move(*static_cast<T*>(s->data)));
-        sendq_.notify(g2, *s, kGrantValue, wakes);
+        sendq_.notify(g2, *s, kGrantValue, wakes.get());
         return Outcome::done;
       }
     }
@@ -260,15 +289,15 @@ class ChannelState {
   // withdraw: removes a select waiter if it is still queued. After it returns nobody touches `w`
   // (whoever dequeued it did so under the channel lock, which this call takes).
   void withdraw(ChanWaiter& w) noexcept {
-    sync::WakeList wakes;  // wakes the select itself: a spurious permit, which park allows
+    Wakes wakes;  // wakes the select itself: a spurious permit, which park allows
     auto g = lock();
     if (!w.queued) return;
     w.queued = false;
     if (w.in_sendq) {
       auto g2 = sendq_.lock();
-      sendq_.notify(g2, w, kGrantLost, wakes);
+      sendq_.notify(g2, w, kGrantLost, wakes.get());
     } else {
-      recvq_.notify(g, w, kGrantLost, wakes);
+      recvq_.notify(g, w, kGrantLost, wakes.get());
     }
   }
 
@@ -286,13 +315,13 @@ class ChannelState {
   // take_front: the oldest waiter of q that may be served, or nullptr. A select waiter is claimed
   // for its branch first; one whose select was decided by another branch is dequeued (kGrantLost)
   // and skipped. The caller must notify the returned waiter before it releases the lock.
-  static ChanWaiter* take_front(const Guard& gq, sync::WaitQueue& q, sync::WakeList& wakes) noexcept {
+  static ChanWaiter* take_front(const Guard& gq, sync::WaitQueue& q, Wakes& wakes) noexcept {
     while (sync::Waiter* f = q.front(gq)) {
       auto* w = static_cast<ChanWaiter*>(f);
       if (!w->select) return w;
       w->queued = false;
       if (w->select->try_claim(w->index)) return w;
-      q.notify(gq, *w, kGrantLost, wakes);
+      q.notify(gq, *w, kGrantLost, wakes.get());
     }
     return nullptr;
   }
