@@ -57,7 +57,6 @@ class ChannelBranch : public sched::SelectBranch {
   explicit ChannelBranch(ChannelState<T>* s) noexcept : st_(s) {}
   ChannelBranch(const ChannelBranch&) = delete;
   ChannelBranch& operator=(const ChannelBranch&) = delete;
-  ChannelBranch(ChannelBranch&& o) noexcept : st_(o.st_) {}
 
   const void* lock_key() const noexcept override { return st_; }
   void lock() noexcept override {

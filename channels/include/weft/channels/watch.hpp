@@ -46,6 +46,8 @@ class WatchState {
     senders_.fetch_add(1, std::memory_order_relaxed);
     ref();
   }
+  // drop_sender: acq_rel pairs with the other senders' decrements: the last one closes after
+  // every other sender's sends.
   void drop_sender() noexcept {
     if (senders_.fetch_sub(1, std::memory_order_acq_rel) == 1) close();
     unref();

@@ -30,6 +30,10 @@
 //
 // Thread-safety: every member may be called from any fiber or thread; `_locked` members need the
 // channel lock (their Guard argument proves it).
+//
+//   auto* s = new weft::detail::ChannelState<int>(4);        // what make_channel does
+//   s->send(1, weft::sync::Clock::time_point::max(), true);  // what Sender<int>::send does
+//   weft::Result<int> v = s->recv(weft::sync::Clock::time_point::max(), true);
 #pragma once
 
 #include <weft/channels/detail/ring.hpp>
