@@ -8,6 +8,12 @@
 //   w1_spawn    spawn 1,000,000 tiny tasks from main, each increments an atomic; join them all
 //   yield_ping  two fibers on one worker yield to each other; ns per switch vs a raw
 //               boost::context switch (bench/baseline)
+//   w2_pingpong two fibers exchange a token over two capacity-1 channels, 1,000,000 round trips;
+//               ns per round trip, on 1 and 2 workers
+//   w3_pipeline source -> 3 transform stages (+1 each) -> sink over capacity-1024 channels,
+//               5,000,000 u64 items, sum checked; items/s, on 1 and 2 workers
+//   w4_fanin    8 producers x 1,000,000 items into one capacity-1024 channel, 1 consumer, sum
+//               checked; items/s, on 1 and 2 workers
 //   w7_nop      32 fibers on one worker issue NOPs through weft vs a raw liburing loop that
 //               submits batches of 32 (bench/baseline); ops/s, io_uring_enter calls per op
 #include "baseline/raw_nop.hpp"
@@ -134,6 +140,103 @@ void w7_nop() {
   line("w7_nop", weft_w(1), "ratio_to_raw", ops / raw, "x");
 }
 
+void check_sum(const char* workload, std::uint64_t got, std::uint64_t want) {
+  if (got != want) {
+    std::fprintf(stderr, "%s: sum %llu != %llu\n", workload, static_cast<unsigned long long>(got),
+                 static_cast<unsigned long long>(want));
+    std::exit(1);
+  }
+}
+
+void w2_pingpong() {
+  constexpr int kRoundTrips = 1'000'000;
+  for (unsigned workers : {1u, 2u}) {
+    weft::Runtime rt{weft::Config{.workers = workers}};
+    const double ns = best_of(5, [&] {
+      return rt.block_on([] {
+        auto [ping_tx, ping_rx] = weft::make_channel<std::uint64_t>(1);
+        auto [pong_tx, pong_rx] = weft::make_channel<std::uint64_t>(1);
+        const auto t0 = Clock::now();
+        auto ponger = weft::spawn([ping_rx = std::move(ping_rx), pong_tx = std::move(pong_tx)] {
+          for (int i = 0; i < kRoundTrips; ++i) pong_tx.send(ping_rx.recv().value() + 1).value();
+        });
+        std::uint64_t token = 0;
+        for (int i = 0; i < kRoundTrips; ++i) {
+          ping_tx.send(token).value();
+          token = pong_rx.recv().value();
+        }
+        ponger.join();
+        const double s = seconds_since(t0);
+        check_sum("w2_pingpong", token, kRoundTrips);
+        return s * 1e9 / kRoundTrips;
+      });
+    }, false);
+    line("w2_pingpong", weft_w(workers), "ns_per_rt", ns, "ns");
+  }
+}
+
+void w3_pipeline() {
+  constexpr std::uint64_t kItems = 5'000'000;
+  constexpr std::size_t kCap = 1024;
+  constexpr int kStages = 3;
+  for (unsigned workers : {1u, 2u}) {
+    weft::Runtime rt{weft::Config{.workers = workers}};
+    const double rate = best_of(3, [&] {
+      return rt.block_on([] {
+        const auto t0 = Clock::now();
+        auto [src_tx, rx] = weft::make_channel<std::uint64_t>(kCap);
+        std::vector<weft::JoinHandle<void>> fibers;
+        fibers.push_back(weft::spawn([tx = std::move(src_tx)] {
+          for (std::uint64_t i = 0; i < kItems; ++i) tx.send(i).value();
+        }));
+        for (int s = 0; s < kStages; ++s) {
+          auto [tx, next_rx] = weft::make_channel<std::uint64_t>(kCap);
+          fibers.push_back(weft::spawn([in = std::move(rx), out = std::move(tx)] {
+            for (std::uint64_t v : in) out.send(v + 1).value();
+          }));
+          rx = std::move(next_rx);
+        }
+        std::uint64_t sum = 0;
+        for (std::uint64_t v : rx) sum += v;
+        for (auto& f : fibers) f.join();
+        const double s = seconds_since(t0);
+        check_sum("w3_pipeline", sum, kItems * (kItems - 1) / 2 + kStages * kItems);
+        return kItems / s;
+      });
+    }, true);
+    line("w3_pipeline", weft_w(workers), "items_per_s", rate, "items/s");
+  }
+}
+
+void w4_fanin() {
+  constexpr std::uint64_t kPerProducer = 1'000'000;
+  constexpr int kProducers = 8;
+  constexpr std::uint64_t kItems = kPerProducer * kProducers;
+  for (unsigned workers : {1u, 2u}) {
+    weft::Runtime rt{weft::Config{.workers = workers}};
+    const double rate = best_of(3, [&] {
+      return rt.block_on([] {
+        const auto t0 = Clock::now();
+        auto [tx, rx] = weft::make_channel<std::uint64_t>(1024);
+        std::vector<weft::JoinHandle<void>> producers;
+        for (int p = 0; p < kProducers; ++p) {
+          producers.push_back(weft::spawn([tx, p] {
+            for (std::uint64_t i = 0; i < kPerProducer; ++i) tx.send(p * kPerProducer + i).value();
+          }));
+        }
+        { auto drop = std::move(tx); }
+        std::uint64_t sum = 0;
+        for (std::uint64_t v : rx) sum += v;
+        for (auto& f : producers) f.join();
+        const double s = seconds_since(t0);
+        check_sum("w4_fanin", sum, kItems * (kItems - 1) / 2);
+        return kItems / s;
+      });
+    }, true);
+    line("w4_fanin", weft_w(workers), "items_per_s", rate, "items/s");
+  }
+}
+
 struct Workload {
   const char* name;
   void (*run)();
@@ -141,6 +244,9 @@ struct Workload {
 constexpr Workload kWorkloads[] = {
     {"w1_spawn", w1_spawn},
     {"yield_ping", yield_ping},
+    {"w2_pingpong", w2_pingpong},
+    {"w3_pipeline", w3_pipeline},
+    {"w4_fanin", w4_fanin},
     {"w7_nop", w7_nop},
 };
 

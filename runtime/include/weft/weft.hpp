@@ -4,6 +4,11 @@
 //   int main() { return weft::run([] { return weft::spawn([] { return 0; }).join(); }); }
 #pragma once
 
+#include <weft/channels/broadcast.hpp>
+#include <weft/channels/channel.hpp>
+#include <weft/channels/oneshot.hpp>
+#include <weft/channels/select.hpp>
+#include <weft/channels/watch.hpp>
 #include <weft/io/file.hpp>
 #include <weft/io/link.hpp>
 #include <weft/io/ops.hpp>

@@ -1,0 +1,349 @@
+// weft/channels/detail/channel_state.hpp: the shared state behind Sender<T>/Receiver<T>, and the
+// protocol every channel operation (plain or select branch) follows. Internal.
+//
+// Representation: a Ring of buffered values and two sync::WaitQueues, `recvq_` (receivers waiting
+// for a value) and `sendq_` (senders waiting for room or, at capacity 0, for a receiver). The lock
+// of `recvq_` is *the channel lock*: it guards the ring, `closed_`, and every queue decision. The
+// lock of `sendq_` nests inside it (taken only while the channel lock is held, except by
+// WaitQueue::wait's own withdrawal of a timed-out sender, which touches nothing but sendq_).
+//
+// Invariants (under the channel lock):
+//  - recvq_ non-empty => the ring is empty: a receiver queues only when nothing is buffered, and a
+//    send hands its value to the oldest waiting receiver before it would buffer it.
+//  - sendq_ non-empty => the ring is full (capacity N > 0): a sender queues only when the ring is
+//    full, and a recv that takes from a full ring refills it from the oldest waiting sender. At
+//    capacity 0 nothing is buffered: recv takes straight from the oldest waiting sender.
+//  So a value is handed directly from a sender to a parked receiver (no buffer round trip), and the
+//  FIFO order of each queue gives per-sender order and fairness.
+//
+// A waiter (ChanWaiter) lives on the waiting stack: `data` points at the sender's value (moved out by
+// the receiver under the lock) or at the receiver's empty slot (filled by the sender under the lock).
+// The notifier then calls WaitQueue::notify with a grant (value delivered / closed), which is the
+// WaitQueue lifetime protocol: all writes to the node precede the release of `notified`. A plain
+// waiter leaves through WaitQueue::wait, so a value handed over at the moment it timed out or was
+// cancelled is kept ("notified wins": nothing is lost or duplicated).
+//
+// Select waiters carry their SelectState: a notifier first claims the select for that branch
+// (SelectState::try_claim); only on success does it deliver. A waiter whose select was already
+// decided is dequeued with kGrantLost and skipped, and the notifier serves the next one. The select
+// withdraws its armed waiters under the channel lock (withdraw), so after that nothing touches them.
+//
+// Thread-safety: every member may be called from any fiber or thread; `_locked` members need the
+// channel lock (their Guard argument proves it).
+//
+//   auto* s = new weft::detail::ChannelState<int>(4);        // what make_channel does
+//   s->send(1, weft::sync::Clock::time_point::max(), true);  // what Sender<int>::send does
+//   weft::Result<int> v = s->recv(weft::sync::Clock::time_point::max(), true);
+#pragma once
+
+#include <weft/channels/detail/ring.hpp>
+#include <weft/channels/send_error.hpp>
+#include <weft/sched/select_branch.hpp>
+#include <weft/sync/wait_queue.hpp>
+
+#include <atomic>
+#include <cassert>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <utility>
+
+namespace weft::detail {
+
+// Grants a notifier hands a channel waiter.
+inline constexpr std::uintptr_t kGrantValue = 1;   // the value was moved out of / into the waiter
+inline constexpr std::uintptr_t kGrantClosed = 2;  // the channel closed: nothing moved
+inline constexpr std::uintptr_t kGrantLost = 3;    // select waiter withdrawn: its select was decided
+
+// ChanWaiter: a waiter of a channel queue.
+struct ChanWaiter : sync::Waiter {
+  void* data = nullptr;                  // sender: T* to move from; receiver: std::optional<T>* to fill
+  sched::SelectState* select = nullptr;  // non-null for a select branch
+  std::uint32_t index = 0;               // the branch's index in its select
+  bool queued = false;                   // select waiters: still in a queue (under the channel lock)
+  bool in_sendq = false;                 // select waiters: which queue
+};
+
+// Outcome of one attempt under the lock.
+enum class Outcome : std::uint8_t { done, closed, not_ready };
+
+inline constexpr std::size_t kUnbounded = std::numeric_limits<std::size_t>::max();
+
+// Wakes: the wake-ups a channel operation collects under the channel lock, woken when it goes out
+// of scope (declare it before the Guard, so that happens after the unlock). It borrows this
+// thread's WakeList only when a notify needs one: a sync::WakeList on the stack of every call
+// costs 17 out-of-line Waker destructor calls, more than the rest of an uncontended send (perf,
+// W2/W4). The thread-local list is used only between a lock and the end of this object's scope,
+// with no suspension in between, so no pointer to thread-local state survives a fiber switch.
+class Wakes {
+ public:
+  Wakes() noexcept = default;
+  Wakes(const Wakes&) = delete;
+  Wakes& operator=(const Wakes&) = delete;
+  ~Wakes() {
+    if (list_) list_->wake_all();
+  }
+  sync::WakeList& get() noexcept {
+    if (!list_) list_ = &thread_list();
+    return *list_;
+  }
+
+ private:
+  static sync::WakeList& thread_list() noexcept {
+    thread_local sync::WakeList list;
+    return list;
+  }
+  sync::WakeList* list_ = nullptr;
+};
+
+template <class T>
+class ChannelState {
+ public:
+  using Guard = sync::WaitQueue::Guard;
+  using Clock = sync::Clock;
+
+  explicit ChannelState(std::size_t capacity) noexcept : cap_(capacity) {}
+  ChannelState(const ChannelState&) = delete;
+  ChannelState& operator=(const ChannelState&) = delete;
+
+  // --- handle counts: `refs_` keeps the memory, `senders_`/`receivers_` decide closing ---
+  void add_sender() noexcept {
+    senders_.fetch_add(1, std::memory_order_relaxed);
+    refs_.fetch_add(1, std::memory_order_relaxed);
+  }
+  void add_receiver() noexcept {
+    receivers_.fetch_add(1, std::memory_order_relaxed);
+    refs_.fetch_add(1, std::memory_order_relaxed);
+  }
+  // drop_sender / drop_receiver: the last of either closes the channel. acq_rel: the last one sees
+  // every other handle's work (pairs with the other handles' decrements).
+  void drop_sender() noexcept {
+    if (senders_.fetch_sub(1, std::memory_order_acq_rel) == 1) close();
+    unref();
+  }
+  void drop_receiver() noexcept {
+    if (receivers_.fetch_sub(1, std::memory_order_acq_rel) == 1) close();
+    unref();
+  }
+
+  std::size_t capacity() const noexcept { return cap_; }
+  // is_closed: acquire pairs with close()'s release store.
+  bool is_closed() const noexcept { return closed_flag_.load(std::memory_order_acquire); }
+  std::size_t size() noexcept {
+    auto g = lock();
+    return buf_.size();
+  }
+  // waiters: senders + receivers queued (diagnostics and tests).
+  std::size_t waiters() const noexcept { return recvq_.waiters() + sendq_.waiters(); }
+
+  Guard lock() noexcept { return recvq_.lock(); }
+  // lock_queue: the queue whose lock is the channel lock (a select holds it through a Guard).
+  sync::WaitQueue& lock_queue() noexcept { return recvq_; }
+
+  // --- plain operations ---
+
+  // send: delivers v (to a waiting receiver, else into the buffer), waiting when `block` until
+  // there is room, the deadline passes or the task is cancelled. On failure v comes back.
+  SendResult<T> send(T&& v, Clock::time_point deadline, bool block) {
+    std::optional<ChanWaiter> w;  // only a call that waits pays for a waiter (it owns a Waker)
+    {
+      Wakes wakes;  // declared before the guard: woken after the lock is released
+      auto g = lock();
+      switch (send_locked(g, v, nullptr, 0, wakes)) {
+        case Outcome::done:
+          return {};
+        case Outcome::closed:
+          return send_failed(make_error_code(errc::closed), std::move(v));
+        case Outcome::not_ready:
+          break;
+      }
+      if (!block) return send_failed(make_error_code(channel_errc::full), std::move(v));
+      if (deadline != Clock::time_point::max() && Clock::now() >= deadline)
+        return send_failed(std::make_error_code(std::errc::timed_out), std::move(v));
+      w.emplace();
+      w->data = &v;
+      auto g2 = sendq_.lock();
+      sendq_.push_back(g2, *w);
+    }
+    const sync::WaitStatus st = sendq_.wait(*w, deadline, true);
+    if (st == sync::WaitStatus::notified) {
+      if (w->grant == kGrantValue) return {};
+      return send_failed(make_error_code(errc::closed), std::move(v));
+    }
+    return send_failed(st == sync::WaitStatus::timed_out ? std::make_error_code(std::errc::timed_out)
+                                                        : make_error_code(errc::cancelled),
+                       std::move(v));
+  }
+
+  // recv: takes the oldest value, waiting when `block`. errc::closed once closed and drained.
+  Result<T> recv(Clock::time_point deadline, bool block) {
+    std::optional<ChanWaiter> w;
+    std::optional<T> slot;
+    {
+      Wakes wakes;
+      auto g = lock();
+      switch (recv_locked(g, slot, nullptr, 0, wakes)) {
+        case Outcome::done:
+          return std::move(*slot);
+        case Outcome::closed:
+          return fail(errc::closed);
+        case Outcome::not_ready:
+          break;
+      }
+      if (!block) return fail(channel_errc::empty);
+      if (deadline != Clock::time_point::max() && Clock::now() >= deadline) return fail(std::errc::timed_out);
+      w.emplace();
+      w->data = &slot;
+      recvq_.push_back(g, *w);
+    }
+    const sync::WaitStatus st = recvq_.wait(*w, deadline, true);
+    if (st == sync::WaitStatus::notified) {
+      if (w->grant == kGrantValue) return std::move(*slot);
+      return fail(errc::closed);
+    }
+    return fail(st == sync::WaitStatus::timed_out ? std::make_error_code(std::errc::timed_out)
+                                                  : make_error_code(errc::cancelled));
+  }
+
+  // close: marks the channel closed and wakes every waiter: receivers get errc::closed (the
+  // buffer is empty when they wait), senders get their values back. Idempotent.
+  void close() noexcept {
+    Wakes wakes;
+    auto g = lock();
+    if (closed_) return;
+    closed_ = true;
+    closed_flag_.store(true, std::memory_order_release);  // pairs with is_closed()'s acquire
+    while (ChanWaiter* r = take_front(g, recvq_, wakes)) recvq_.notify(g, *r, kGrantClosed, wakes.get());
+    auto g2 = sendq_.lock();
+    while (ChanWaiter* s = take_front(g2, sendq_, wakes)) sendq_.notify(g2, *s, kGrantClosed, wakes.get());
+  }
+
+  // --- the steps, under the channel lock; `self` is the polling select (nullptr for plain ops) ---
+
+  // send_locked: closed -> closed; a receiver waiting -> hand v to it; room -> buffer v; else
+  // not_ready. On done v has been moved from. When `self` is set, claims it for `index` before
+  // delivering (the poll phase: uncontended, so the claim succeeds).
+  Outcome send_locked(const Guard& g, T& v, sched::SelectState* self, std::uint32_t index, Wakes& wakes) {
+    if (closed_) {
+      claim_self(self, index);
+      return Outcome::closed;
+    }
+    if (ChanWaiter* r = take_front(g, recvq_, wakes)) {
+      claim_self(self, index);
+      static_cast<std::optional<T>*>(r->data)->emplace(std::move(v));
+      recvq_.notify(g, *r, kGrantValue, wakes.get());
+      return Outcome::done;
+    }
+    if (buf_.size() < cap_) {
+      claim_self(self, index);
+      buf_.push(std::move(v));
+      return Outcome::done;
+    }
+    return Outcome::not_ready;
+  }
+
+  // recv_locked: a buffered value -> take it (and refill from the oldest waiting sender); capacity
+  // 0 and a sender waiting -> take its value; closed -> closed; else not_ready.
+  Outcome recv_locked(const Guard&, std::optional<T>& out, sched::SelectState* self, std::uint32_t index,
+                      Wakes& wakes) {
+    if (!buf_.empty()) {
+      claim_self(self, index);
+      const bool was_full = buf_.size() == cap_;
+      out.emplace(buf_.pop());
+      if (was_full) {
+        auto g2 = sendq_.lock();
+        if (ChanWaiter* s = take_front(g2, sendq_, wakes)) {
+          buf_.push(std::move(*static_cast<T*>(s->data)));
+          sendq_.notify(g2, *s, kGrantValue, wakes.get());
+        }
+      }
+      return Outcome::done;
+    }
+    if (cap_ == 0) {
+      auto g2 = sendq_.lock();
+      if (ChanWaiter* s = take_front(g2, sendq_, wakes)) {
+        claim_self(self, index);
+        out.emplace(std::move(*static_cast<T*>(s->data)));
+        sendq_.notify(g2, *s, kGrantValue, wakes.get());
+        return Outcome::done;
+      }
+    }
+    if (closed_) {
+      claim_self(self, index);
+      return Outcome::closed;
+    }
+    return Outcome::not_ready;
+  }
+
+  // enqueue_receiver_locked / enqueue_sender_locked: queue a select waiter (after a not_ready poll
+  // under the same lock hold).
+  void enqueue_receiver_locked(const Guard& g, ChanWaiter& w) {
+    w.queued = true;
+    w.in_sendq = false;
+    recvq_.push_back(g, w);
+  }
+  void enqueue_sender_locked(const Guard&, ChanWaiter& w) {
+    w.queued = true;
+    w.in_sendq = true;
+    auto g2 = sendq_.lock();
+    sendq_.push_back(g2, w);
+  }
+
+  // withdraw: removes a select waiter if it is still queued. After it returns nobody touches `w`
+  // (whoever dequeued it did so under the channel lock, which this call takes).
+  void withdraw(ChanWaiter& w) noexcept {
+    Wakes wakes;  // wakes the select itself: a spurious permit, which park allows
+    auto g = lock();
+    if (!w.queued) return;
+    w.queued = false;
+    if (w.in_sendq) {
+      auto g2 = sendq_.lock();
+      sendq_.notify(g2, w, kGrantLost, wakes.get());
+    } else {
+      recvq_.notify(g, w, kGrantLost, wakes.get());
+    }
+  }
+
+  // held: the Guard of a select that holds the channel lock now (see SelectBranch::lock); the
+  // branches of that select on this channel use it as their proof. Written and read under the lock.
+  const Guard* held = nullptr;
+
+ private:
+  static void claim_self(sched::SelectState* self, std::uint32_t index) noexcept {
+    if (!self) return;
+    [[maybe_unused]] const bool ok = self->try_claim(index);
+    assert(ok && "weft::select: the poll phase claims an uncontended select");
+  }
+
+  // take_front: the oldest waiter of q that may be served, or nullptr. A select waiter is claimed
+  // for its branch first; one whose select was decided by another branch is dequeued (kGrantLost)
+  // and skipped. The caller must notify the returned waiter before it releases the lock.
+  static ChanWaiter* take_front(const Guard& gq, sync::WaitQueue& q, Wakes& wakes) noexcept {
+    while (sync::Waiter* f = q.front(gq)) {
+      auto* w = static_cast<ChanWaiter*>(f);
+      if (!w->select) return w;
+      w->queued = false;
+      if (w->select->try_claim(w->index)) return w;
+      q.notify(gq, *w, kGrantLost, wakes.get());
+    }
+    return nullptr;
+  }
+
+  void unref() noexcept {
+    // acq_rel: the last reference sees every write of the others before it deletes.
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+  }
+
+  sync::WaitQueue recvq_;  // its lock is the channel lock
+  sync::WaitQueue sendq_;  // nests inside the channel lock
+  Ring<T> buf_;
+  const std::size_t cap_;
+  bool closed_ = false;  // under the channel lock
+  std::atomic<bool> closed_flag_{false};
+  std::atomic<std::size_t> refs_{2};  // one Sender and one Receiver at creation
+  std::atomic<std::size_t> senders_{1};
+  std::atomic<std::size_t> receivers_{1};
+};
+
+}  // namespace weft::detail
