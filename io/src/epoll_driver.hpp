@@ -38,6 +38,7 @@
 
 #include <weft/io/epoll_driver.hpp>
 #include <weft/sched/error.hpp>
+#include <weft/sched/blocking_pool.hpp>
 #include <weft/sched/event_source.hpp>
 
 #include <liburing.h>
@@ -111,6 +112,18 @@ inline EpollDriver* current_epoll() noexcept {
 // evict_fd_everywhere: before closing `fd` (any thread): evicts it on every epoll backend of the
 // process that has waiters (see "Closing an fd with waiters"). A no-op where none runs.
 void evict_fd_everywhere(int fd) noexcept;
+
+// PoolJob: one operation on the blocking pool; holds one reference to `op` until it returned.
+struct PoolJob final : sched::BlockingJob {
+  IoOp* op = nullptr;
+  const io_uring_sqe* sqe = nullptr;
+  void run() noexcept override;
+};
+
+// epoll_attempt: one non-blocking try of a readiness-based operation (read, write, recv, send,
+// ...). Returns the result, or -EAGAIN with what to wait for: wait_fd >= 0 (an fd and events),
+// -1 (do not wait: the caller asked for EAGAIN), -2 (it would block on a file: the pool).
+int epoll_attempt(const io_uring_sqe& sqe, int& wait_fd, std::uint32_t& wait_events);
 
 // epoll_execute: runs the operation `sqe` describes to its final result, on the calling fiber's
 // epoll backend(s) and blocking pool; `deadline` as for every op (time_point::max(): none).

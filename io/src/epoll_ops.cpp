@@ -80,16 +80,6 @@ int run_blocking(const io_uring_sqe& s) {
   }
 }
 
-// PoolJob: one operation on the blocking pool; holds the op's only reference until it returns.
-struct PoolJob final : sched::BlockingJob {
-  IoOp* op = nullptr;
-  const io_uring_sqe* sqe = nullptr;
-  void run() noexcept override {
-    op->res = run_blocking(*sqe);
-    release_refs(*op, 1);  // the last touch: the fiber may return at once
-  }
-};
-
 Result<int> on_pool(const io_uring_sqe& s, sched::Task* self) {
   EpollDriver* ep = current_epoll();
   sched::Scheduler* sch = sched::Scheduler::current();
@@ -102,7 +92,7 @@ Result<int> on_pool(const io_uring_sqe& s, sched::Task* self) {
   job.op = &op;
   job.sqe = &s;
   ep->count_pool_op();
-  sch->blocking_pool().submit(job);
+  sch->blocking_pool().submit(job);  // Scheduler::current() is this fiber's: valid until it returns
   // No deadline here: a syscall running on a thread cannot be interrupted, so the op returns its
   // own result (a cancel request is noted and released by the backend).
   wait_for_completion(std::span(&op, 1), self);
@@ -268,6 +258,19 @@ Result<int> readiness_op(const io_uring_sqe& s, Clock::time_point deadline, sche
 }
 
 }  // namespace
+
+void PoolJob::run() noexcept {
+  op->res = run_blocking(*sqe);
+  release_refs(*op, 1);  // the last touch: the fiber may return at once
+}
+
+int epoll_attempt(const io_uring_sqe& sqe, int& wait_fd, std::uint32_t& wait_events) {
+  Readiness r;
+  const int res = attempt(sqe, r);
+  wait_fd = r.fd;
+  wait_events = r.events;
+  return res;
+}
 
 Result<int> epoll_execute(const io_uring_sqe& s, Clock::time_point deadline, sched::Task* self) {
   switch (s.opcode) {

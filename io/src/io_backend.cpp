@@ -41,14 +41,28 @@ bool IoBackend::drain_posted_cancels() {
   return !ops.empty();
 }
 
-namespace {
-// request_cancel: one more reference names the op (the request), carried out by its backend.
-void request_cancel(IoOp& op) {
-  op.cancel_sent = true;
-  op.pending.fetch_add(1, std::memory_order_acq_rel);
-  op.backend->cancel(op);
+bool request_cancel(IoOp& op) {
+  // Only while a reference is still held: an op whose count reached zero is done (or about to be),
+  // and a request taken on it then would outlive it.
+  int p = op.pending.load(std::memory_order_acquire);
+  while (p > 0) {
+    if (op.pending.compare_exchange_weak(p, p + 1, std::memory_order_acq_rel, std::memory_order_acquire)) {
+      op.cancel_sent = true;
+      op.backend->cancel(op);
+      return true;
+    }
+  }
+  return false;
 }
-}  // namespace
+
+void settle_select(IoOp& op) noexcept {
+  // The select's frame (and this op in it) may go once `done` is seen: take the Waker out first,
+  // claim, publish, then wake through our own handle (sched/select_branch.hpp, settled()).
+  sched::Waker w = std::move(op.select_waker);
+  op.select->try_claim(op.select_index);
+  op.done.store(true, std::memory_order_release);  // pairs with IoBranch::settled's acquire
+  w.wake();
+}
 
 void wait_for_completion(std::span<IoOp> ops, sched::Task* self, Clock::time_point deadline) {
   bool cancel_sent = false;
@@ -67,9 +81,7 @@ void wait_for_completion(std::span<IoOp> ops, sched::Task* self, Clock::time_poi
     }
     if (!cancel_sent && self->cancel_requested()) {
       cancel_sent = true;
-      for (IoOp& op : ops) {
-        if (op.pending.load(std::memory_order_acquire) != 0) request_cancel(op);
-      }
+      for (IoOp& op : ops) request_cancel(op);
     }
     if (cancel_sent || deadline == Clock::time_point::max()) {
       sched::park();
@@ -77,10 +89,9 @@ void wait_for_completion(std::span<IoOp> ops, sched::Task* self, Clock::time_poi
       // The deadline passed (epoll: the fiber keeps its own deadlines, on its worker's timers).
       cancel_sent = true;
       for (IoOp& op : ops) {
-        if (op.pending.load(std::memory_order_acquire) != 0) {
-          op.timed_out = true;
-          request_cancel(op);
-        }
+        // Marked first: the owner may complete the cancel at once; only this fiber reads it.
+        if (op.pending.load(std::memory_order_acquire) != 0) op.timed_out = true;
+        request_cancel(op);
       }
     }
   }

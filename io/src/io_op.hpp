@@ -19,6 +19,7 @@
 #pragma once
 
 #include <weft/sched/driver.hpp>
+#include <weft/sched/select_branch.hpp>
 #include <weft/sched/task.hpp>
 #include <weft/sched/waker.hpp>
 
@@ -50,15 +51,23 @@ struct IoOp {
   std::uint64_t epoch = 0;  // the close epoch when it started waiting (epoll_driver.hpp)
   IoOp* prev = nullptr;
   IoOp* next = nullptr;
+  // select: an op armed as a select branch completes by claiming the select (settle_select)
+  // instead of waking its task directly.
+  sched::SelectState* select = nullptr;
+  std::uint32_t select_index = 0;
+  sched::Waker select_waker;
 };
+
+// settle_select: the last reference of a select branch's op: claim, publish done, wake.
+void settle_select(IoOp& op) noexcept;
 
 // release_refs: drops `n` references; the last one wakes the fiber, then publishes `done`.
 inline void release_refs(IoOp& op, int n) noexcept {
   // acq_rel: the last releaser sees every other releaser's writes to res/timed_out.
-  if (op.pending.fetch_sub(n, std::memory_order_acq_rel) == n) {
-    sched::wake_task(op.task);
-    op.done.store(true, std::memory_order_release);  // pairs with wait_for_completion's acquire
-  }
+  if (op.pending.fetch_sub(n, std::memory_order_acq_rel) != n) return;
+  if (op.select) return settle_select(op);
+  sched::wake_task(op.task);
+  op.done.store(true, std::memory_order_release);  // pairs with wait_for_completion's acquire
 }
 
 // Driver::kind() tags of the two backends.

@@ -6,6 +6,7 @@
 #include <weft/sched/waker.hpp>
 
 #include "epoll_driver.hpp"
+#include "op_desc.hpp"
 #include "op_wait.hpp"
 #include "uring_driver.hpp"
 
@@ -15,19 +16,6 @@ namespace weft::io {
 namespace {
 
 constexpr std::size_t kMaxChain = 64;
-
-unsigned clamp_len(std::size_t n) { return n > 0xFFFFFFFFu ? 0xFFFFFFFFu : static_cast<unsigned>(n); }
-
-void prep(io_uring_sqe* s, const Op& op) {
-  switch (op.kind) {
-    case Op::Kind::nop: io_uring_prep_nop(s); break;
-    case Op::Kind::read: io_uring_prep_read(s, op.fd, op.buf, clamp_len(op.len), op.offset); break;
-    case Op::Kind::write: io_uring_prep_write(s, op.fd, op.buf, clamp_len(op.len), op.offset); break;
-    case Op::Kind::recv: io_uring_prep_recv(s, op.fd, op.buf, op.len, op.flags); break;
-    case Op::Kind::send: io_uring_prep_send(s, op.fd, op.buf, op.len, op.flags); break;
-    case Op::Kind::fsync: io_uring_prep_fsync(s, op.fd, 0); break;
-  }
-}
 
 void fill(std::span<Result<std::size_t>> out, std::error_code ec) {
   for (auto& r : out) r = fail(ec);
@@ -58,7 +46,7 @@ void run_chain_epoll(std::span<const Op> ops, std::span<Result<std::size_t>> out
       continue;
     }
     io_uring_sqe sqe{};
-    prep(&sqe, ops[i]);
+    prep_op(&sqe, ops[i]);
     const auto op_deadline = i + 1 == ops.size() ? deadline : std::chrono::steady_clock::time_point::max();
     Result<int> r = self->cancel_requested() ? Result<int>(fail(errc::cancelled)) : epoll_execute(sqe, op_deadline, self);
     out[i] = as_size(r);
@@ -91,7 +79,7 @@ void run_chain(std::span<const Op> ops, std::span<Result<std::size_t>> out, Link
     u.backend = ring;
     u.pending.store(1, std::memory_order_relaxed);
     io_uring_sqe* s = ring->sqe();
-    prep(s, ops[i]);
+    prep_op(s, ops[i]);
     io_uring_sqe_set_data64(s, reinterpret_cast<std::uint64_t>(&u) | UringDriver::kTagMain);
     if (i + 1 < n || timed) s->flags |= link_flag;
   }

@@ -21,6 +21,10 @@ using Clock = std::chrono::steady_clock;
 // deadlines are linked timeouts).
 void wait_for_completion(std::span<IoOp> ops, sched::Task* self, Clock::time_point deadline = Clock::time_point::max());
 
+// request_cancel: asks op's backend to cancel it, holding one more reference for the request; does
+// nothing (false) once the op has no reference left (it completed).
+bool request_cancel(IoOp& op);
+
 // op_result: res >= 0 is the value (even if a cancel or deadline raced with it); -ECANCELED is
 // std::errc::timed_out when the op's deadline fired, else errc::cancelled when a cancel was sent
 // or `cancelled_by_chain` (a soft link broke); anything else is the errno.

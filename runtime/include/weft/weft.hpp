@@ -14,6 +14,7 @@
 #include <weft/io/ops.hpp>
 #include <weft/io/pipe.hpp>
 #include <weft/io/process.hpp>
+#include <weft/io/select.hpp>
 #include <weft/io/tcp.hpp>
 #include <weft/io/udp.hpp>
 #include <weft/runtime/config.hpp>
