@@ -117,33 +117,6 @@ Result<TcpStream> TcpStream::connect_until(std::string_view ip, std::uint16_t po
   return s;
 }
 
-Result<std::size_t> TcpStream::read(std::span<std::byte> buf) { return io::recv(fd_.get(), buf); }
-Result<std::size_t> TcpStream::read_until(std::span<std::byte> buf, std::chrono::steady_clock::time_point deadline) {
-  return io::recv_until(fd_.get(), buf, deadline);
-}
-Result<std::size_t> TcpStream::write(std::span<const std::byte> buf) { return io::send(fd_.get(), buf, MSG_NOSIGNAL); }
-
-Result<void> TcpStream::read_exact(std::span<std::byte> buf) {
-  while (!buf.empty()) {
-    auto n = io::recv(fd_.get(), buf);
-    if (!n) return fail(n.error());
-    if (*n == 0) return fail(std::errc::connection_aborted);
-    buf = buf.subspan(*n);
-  }
-  return {};
-}
-
-Result<void> TcpStream::write_all(std::span<const std::byte> buf) {
-  while (!buf.empty()) {
-    auto n = io::send(fd_.get(), buf, MSG_NOSIGNAL);
-    if (!n) return fail(n.error());
-    buf = buf.subspan(*n);
-  }
-  return {};
-}
-
-Result<void> TcpStream::shutdown(int how) { return io::shutdown(fd_.get(), how); }
-Result<SocketAddress> TcpStream::peer_address() const { return sockname(fd_.get(), true); }
-Result<void> TcpStream::close() { return fd_.close(); }
+Result<SocketAddress> TcpStream::peer_address() const { return sockname(fd(), true); }
 
 }  // namespace weft::io

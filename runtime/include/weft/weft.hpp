@@ -17,6 +17,7 @@
 #include <weft/io/select.hpp>
 #include <weft/io/tcp.hpp>
 #include <weft/io/udp.hpp>
+#include <weft/io/unix.hpp>
 #include <weft/runtime/config.hpp>
 #include <weft/runtime/join_handle.hpp>
 #include <weft/runtime/runtime.hpp>

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <weft/io/owned_fd.hpp>
+#include <weft/io/stream_socket.hpp>
 #include <weft/sched/error.hpp>
 
 #include <netinet/in.h>
@@ -67,37 +68,18 @@ class TcpListener {
   OwnedFd fd_;
 };
 
-// TcpStream: a connected socket.
-class TcpStream {
+// TcpStream: a connected TCP socket (TCP_NODELAY); reading and writing: StreamSocket.
+class TcpStream : public StreamSocket {
  public:
   TcpStream() noexcept = default;
-  explicit TcpStream(int fd) noexcept : fd_(fd, /*shutdown_on_close=*/true) {}  // adopts a connected socket
+  explicit TcpStream(int fd) noexcept : StreamSocket(fd) {}  // adopts a connected socket
 
   // connect: to ip:port, with TCP_NODELAY. Errors: ECONNREFUSED, std::errc::timed_out (the
   // _until form), std::errc::invalid_argument for a bad address, errc::cancelled.
   static Result<TcpStream> connect(std::string_view ip, std::uint16_t port);
   static Result<TcpStream> connect_until(std::string_view ip, std::uint16_t port,
                                          std::chrono::steady_clock::time_point deadline);
-
-  // read: up to buf.size() bytes; 0 at end of stream.
-  Result<std::size_t> read(std::span<std::byte> buf);
-  Result<std::size_t> read_until(std::span<std::byte> buf, std::chrono::steady_clock::time_point deadline);
-  // write: some of buf (at least one byte unless buf is empty).
-  Result<std::size_t> write(std::span<const std::byte> buf);
-  // read_exact: exactly buf.size() bytes; std::errc::connection_aborted if the stream ends first.
-  Result<void> read_exact(std::span<std::byte> buf);
-  // write_all: all of buf.
-  Result<void> write_all(std::span<const std::byte> buf);
-  // shutdown: SHUT_RD, SHUT_WR or SHUT_RDWR.
-  Result<void> shutdown(int how);
   Result<SocketAddress> peer_address() const;
-  // close: shuts down and closes; idempotent.
-  Result<void> close();
-  int fd() const noexcept { return fd_.get(); }
-  explicit operator bool() const noexcept { return bool(fd_); }
-
- private:
-  OwnedFd fd_;
 };
 
 }  // namespace weft::io
