@@ -223,4 +223,19 @@ Result<void> fdatasync(int fd) {
   return as_void(submit([&](io_uring_sqe* s) { io_uring_prep_fsync(s, fd, IORING_FSYNC_DATASYNC); }));
 }
 
+Result<void> eventfd_notify(int fd, std::uint64_t n) {
+  if (n == 0) return fail(std::errc::invalid_argument);  // a write of 0 would wake nobody
+  auto r = write(fd, std::as_bytes(std::span(&n, 1)));
+  if (!r) return fail(r.error());
+  return {};
+}
+Result<std::uint64_t> eventfd_wait(int fd) { return eventfd_wait_until(fd, kNoDeadline); }
+Result<std::uint64_t> eventfd_wait_until(int fd, Clock::time_point deadline) {
+  std::uint64_t v = 0;
+  auto r = read_until(fd, std::as_writable_bytes(std::span(&v, 1)), deadline);
+  if (!r) return fail(r.error());
+  if (*r != sizeof v) return fail(std::errc::invalid_argument);  // not an eventfd
+  return v;
+}
+
 }  // namespace weft::io

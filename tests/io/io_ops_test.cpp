@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -375,6 +376,40 @@ TEST(IoRing, TinyQueuesLoseNoCompletion) {
   }
   for (auto& h : hs) h.join();
   EXPECT_EQ(ok.load(), n);
+}
+
+}  // namespace
+}  // namespace weft
+
+namespace weft {
+namespace {
+
+// eventfd as a signal between a plain thread and a fiber, with the deadline and error paths.
+TEST(IoEventfd, NotifyFromAThreadWakesAFiber) {
+  for (unsigned workers : {1u, 2u}) {
+    Runtime rt{Config{.workers = workers}};
+    const int efd = ::eventfd(0, EFD_CLOEXEC);
+    ASSERT_GE(efd, 0);
+    auto waiter = rt.spawn([efd] { return io::eventfd_wait(efd).value(); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    ASSERT_EQ(::eventfd_write(efd, 3), 0);
+    EXPECT_EQ(waiter.join(), 3u);
+    rt.block_on([efd] {
+      EXPECT_TRUE(io::eventfd_notify(efd, 2));
+      EXPECT_TRUE(io::eventfd_notify(efd));
+      EXPECT_EQ(io::eventfd_wait(efd).value(), 3u);  // the whole count at once
+      auto r = io::eventfd_wait_until(efd, std::chrono::steady_clock::now() + std::chrono::milliseconds(10));
+      EXPECT_EQ(r.error(), std::errc::timed_out);
+      EXPECT_EQ(io::eventfd_notify(efd, 0).error(), std::errc::invalid_argument);
+      int p[2];
+      ASSERT_EQ(::pipe2(p, O_CLOEXEC), 0);
+      ASSERT_EQ(::write(p[1], "ab", 2), 2);
+      EXPECT_EQ(io::eventfd_wait(p[0]).error(), std::errc::invalid_argument);  // not an eventfd
+      ::close(p[0]);
+      ::close(p[1]);
+    });
+    ::close(efd);
+  }
 }
 
 }  // namespace

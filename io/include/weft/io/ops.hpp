@@ -113,6 +113,13 @@ Result<void> close(int fd);
 Result<void> fsync(int fd);
 Result<void> fdatasync(int fd);
 
+// eventfd_notify / eventfd_wait: an eventfd(2) counter as a cross-thread signal: notify adds `n`
+// (never blocks unless the counter would overflow), wait takes the whole count (the semaphore
+// flag: 1), waiting while it is 0. Errors: the errno (EINVAL: not an eventfd or n is 0).
+Result<void> eventfd_notify(int fd, std::uint64_t n = 1);
+Result<std::uint64_t> eventfd_wait(int fd);
+Result<std::uint64_t> eventfd_wait_until(int fd, Clock::time_point deadline);
+
 // ---- implementation of the _for forms (deadlines saturate instead of overflowing) ---------------
 template <class R, class P>
 Result<std::size_t> read_for(int fd, std::span<std::byte> buf, std::chrono::duration<R, P> d) {
