@@ -19,6 +19,7 @@
 #include <weft/io/udp.hpp>
 #include <weft/runtime/config.hpp>
 #include <weft/runtime/join_handle.hpp>
+#include <weft/runtime/metrics.hpp>
 #include <weft/runtime/runtime.hpp>
 #include <weft/runtime/spawn_blocking.hpp>
 #include <weft/runtime/task_group.hpp>
