@@ -183,6 +183,10 @@ Counts run_pipeline(const Options& o, Totals& t) {
   for (unsigned long i = 0; i < o.stages; ++i) {
     counters.push_back(weft::spawn([chunks_rx] {
       Counts counts;
+      // Growing a map of hundreds of thousands of words rehashes all of them at once, which can
+      // hold the worker for over 100 ms (the stall monitor reports it): start with room for a
+      // large vocabulary (/usr/include has 600,000 words; 8 MiB of buckets per counter).
+      counts.reserve(1 << 20);
       for (const std::string& chunk : chunks_rx) {
         count_words(chunk, counts);
         // recv() does not suspend while chunks are waiting: let the worker's other fibers in
