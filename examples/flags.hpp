@@ -30,6 +30,19 @@ inline unsigned long flag(int argc, char** argv, const char* name, unsigned long
   return fallback;
 }
 
+// text_flag: the value of `--name VALUE`, or `fallback` when absent; a missing value exits 2.
+inline std::string text_flag(int argc, char** argv, const char* name, const char* fallback) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], name) != 0) continue;
+    if (i + 1 >= argc) {
+      std::fprintf(stderr, "%s: %s needs a value\n", argv[0], name);
+      std::exit(2);
+    }
+    return argv[i + 1];
+  }
+  return fallback;
+}
+
 // has_flag: whether the switch `--name` (one that takes no value) is on the command line.
 inline bool has_flag(int argc, char** argv, const char* name) {
   for (int i = 1; i < argc; ++i) {

@@ -98,7 +98,7 @@ int EpollDriver::arm(int fd, FdState& st) {
   ev.data.fd = fd;
   int op = st.registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
   for (int attempt = 0; attempt < 2; ++attempt) {
-    ++stats_.ctls;
+    bump(ctls_);
     if (::epoll_ctl(epfd_, op, fd, &ev) == 0) {
       st.registered = true;
       st.armed = want;
@@ -165,7 +165,7 @@ void EpollDriver::cancel_local(IoOp& op) {
 }
 
 void EpollDriver::dispatch(int timeout_ms, const timespec* timeout) {
-  ++stats_.waits;
+  bump(waits_);
   int n;
   if (timeout && have_pwait2_) {
     n = ::epoll_pwait2(epfd_, events_.data(), static_cast<int>(events_.size()), timeout, nullptr);
@@ -195,7 +195,7 @@ void EpollDriver::dispatch(int timeout_ms, const timespec* timeout) {
       if (revents & (op->events | kAlwaysReported)) {
         unlink(st, *op);
         count_waiting(-1);
-        ++stats_.readiness;
+        bump(readiness_);
         op->res = static_cast<int>(revents);
         release_refs(*op, 1);
       }
@@ -233,6 +233,16 @@ void EpollDriver::unpark() noexcept { wake_.notify(); }
 void EpollDriver::poll() {
   drain_posted();
   if (waiting_.load(std::memory_order_relaxed) > 0) dispatch(0, nullptr);
+}
+
+EpollStats EpollDriver::stats() const noexcept {
+  return EpollStats{waits_.load(std::memory_order_relaxed), ctls_.load(std::memory_order_relaxed),
+                    readiness_.load(std::memory_order_relaxed), pool_ops_.load(std::memory_order_relaxed)};
+}
+
+sched::IoCounters EpollDriver::io_counters() const noexcept {
+  const EpollStats s = stats();
+  return sched::IoCounters{.epoll_waits = s.waits, .epoll_ctls = s.ctls, .pool_ops = s.pool_ops};
 }
 
 std::unique_ptr<sched::Driver> make_epoll_driver() { return std::make_unique<EpollDriver>(); }

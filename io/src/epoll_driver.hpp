@@ -67,8 +67,10 @@ class EpollDriver final : public IoBackend {
   int add_waiter(IoOp& op);
   // evict: owner; `fd` was closed at `epoch`: its waiters older than that complete with EBADF.
   void evict(int fd, std::uint64_t epoch) noexcept;
-  void count_pool_op() noexcept { ++stats_.pool_ops; }
-  EpollStats stats() const noexcept { return stats_; }
+  void count_pool_op() noexcept { bump(pool_ops_); }
+  // stats: the counters; any thread (relaxed loads of owner-written counters).
+  EpollStats stats() const noexcept;
+  sched::IoCounters io_counters() const noexcept override;
 
  protected:
   void cancel_local(IoOp& op) override;
@@ -100,7 +102,9 @@ class EpollDriver final : public IoBackend {
   std::vector<std::pair<int, std::uint64_t>> evicts_;
   std::atomic<bool> has_evicts_{false};
   bool have_pwait2_ = true;
-  EpollStats stats_{};
+  // EpollStats, written only by the owner thread with bump() (relaxed load+store, no locked
+  // instruction), so Runtime::metrics() may read them from another thread.
+  std::atomic<std::uint64_t> waits_{0}, ctls_{0}, readiness_{0}, pool_ops_{0};
 };
 
 // current_epoll: the epoll backend of the worker running the calling fiber, nullptr elsewhere.

@@ -88,6 +88,11 @@ class IoBackend : public sched::Driver {
   // drain_posted_cancels: owner thread, before it waits or polls. Returns whether it carried out
   // any request (which may have woken a task onto this worker: the caller must not then sleep).
   bool drain_posted_cancels();
+  // bump: adds n to a counter only the owner thread writes: a relaxed load and store, no locked
+  // instruction on the hot path; other threads' relaxed loads (io_counters) see a recent value.
+  static void bump(std::atomic<std::uint64_t>& c, std::uint64_t n = 1) noexcept {
+    c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
 
  private:
   std::mutex posted_mu_;

@@ -72,8 +72,8 @@ void UringDriver::enter(bool wait, const __kernel_timespec* timeout) {
   } else {
     rc = io_uring_submit_and_wait(&ring_, 1);
   }
-  ++enters_;
-  submitted_ += queued - io_uring_sq_ready(&ring_);
+  bump(enters_);
+  bump(submitted_, queued - io_uring_sq_ready(&ring_));
   // EBUSY/EAGAIN: the CQ is full (the kernel keeps what overflowed): reap, the caller retries.
   // EINTR/ETIME: nothing to do. Errors of one operation come back in its CQE; any other error
   // here means the ring itself is unusable, which would strand every fiber waiting on it.
@@ -108,7 +108,7 @@ void UringDriver::reap() {
     release_refs(*op, 1);
   }
   io_uring_cq_advance(&ring_, n);
-  reaped_ += n;
+  bump(reaped_, n);
 }
 
 void UringDriver::park(std::chrono::steady_clock::time_point deadline) {
@@ -132,7 +132,13 @@ void UringDriver::poll() {
 }
 
 UringStats UringDriver::stats() const noexcept {
-  return UringStats{enters_, submitted_, reaped_, setup_flags_};
+  return UringStats{enters_.load(std::memory_order_relaxed), submitted_.load(std::memory_order_relaxed),
+                    reaped_.load(std::memory_order_relaxed), setup_flags_};
+}
+
+sched::IoCounters UringDriver::io_counters() const noexcept {
+  const UringStats s = stats();
+  return sched::IoCounters{.sqes_submitted = s.sqes_submitted, .uring_enters = s.enters, .cqes_reaped = s.cqes_reaped};
 }
 
 std::unique_ptr<sched::Driver> make_uring_driver(const UringOptions& options) {

@@ -15,6 +15,7 @@
 
 #include <liburing.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 
@@ -39,7 +40,9 @@ class UringDriver final : public IoBackend {
   // owner: counts SQEs the op layer queued (they complete as CQEs that reap() counts back).
   void note_queued(unsigned n) noexcept { outstanding_ += n; }
 
+  // stats: the counters; any thread (relaxed loads of owner-written counters).
   UringStats stats() const noexcept;
+  sched::IoCounters io_counters() const noexcept override;
   unsigned setup_flags() const noexcept { return setup_flags_; }
 
  protected:
@@ -57,7 +60,9 @@ class UringDriver final : public IoBackend {
   std::uint64_t wake_buf_ = 0;
   bool wake_armed_ = false;
   std::uint64_t outstanding_ = 0;  // op SQEs queued or in flight (not the wake-up read)
-  std::uint64_t enters_ = 0, submitted_ = 0, reaped_ = 0;
+  // Written only by the owner thread with bump() (relaxed load+store, no locked instruction), so
+  // Runtime::metrics() may read them from another thread.
+  std::atomic<std::uint64_t> enters_{0}, submitted_{0}, reaped_{0};
 };
 
 // current_uring: the ring of the worker running the calling fiber, nullptr elsewhere.

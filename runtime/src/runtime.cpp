@@ -78,4 +78,25 @@ sched::Scheduler& current_scheduler(const char* what) {
 }
 }  // namespace detail
 
+Metrics Runtime::metrics() const {
+  Metrics m;
+  m.backend = backend_;
+  m.workers = sched_->workers();
+  for (const sched::WorkerStats& w : sched_->stats()) {
+    m.tasks_started += w.tasks_started;
+    m.tasks_finished += w.tasks_finished;
+    m.resumes += w.resumes;
+    m.steals += w.tasks_stolen;
+    m.parks += w.parks;
+    m.wakeups += w.wakeups;
+    m.sqes_submitted += w.io.sqes_submitted;
+    m.uring_enters += w.io.uring_enters;
+    m.cqes_reaped += w.io.cqes_reaped;
+    m.epoll_waits += w.io.epoll_waits;
+    m.epoll_ctls += w.io.epoll_ctls;
+    m.pool_ops += w.io.pool_ops;
+  }
+  return m;
+}
+
 }  // namespace weft

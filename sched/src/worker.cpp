@@ -411,6 +411,9 @@ WorkerStats Worker::stats() const noexcept {
   s.timers_fired = r(counters_.timers_fired);
   s.stacks_mapped = r(counters_.stacks_mapped);
   s.stalls = r(counters_.stalls);
+  // driver_ is set on this worker's thread before it reports ready, which the Scheduler's
+  // constructor waits for, and is destroyed only with the Worker: any thread may read it here.
+  if (driver_) s.io = driver_->io_counters();
   return s;
 }
 

@@ -20,6 +20,7 @@
 #include <weft/io/unix.hpp>
 #include <weft/runtime/config.hpp>
 #include <weft/runtime/join_handle.hpp>
+#include <weft/runtime/metrics.hpp>
 #include <weft/runtime/runtime.hpp>
 #include <weft/runtime/spawn_blocking.hpp>
 #include <weft/runtime/task_group.hpp>

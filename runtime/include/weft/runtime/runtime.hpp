@@ -20,6 +20,7 @@
 
 #include <weft/runtime/config.hpp>
 #include <weft/runtime/join_handle.hpp>
+#include <weft/runtime/metrics.hpp>
 #include <weft/sched/scheduler.hpp>
 #include <weft/sched/spawn_options.hpp>
 #include <weft/sched/waker.hpp>
@@ -111,6 +112,9 @@ class Runtime {
   Backend backend() const noexcept { return backend_; }
   // stats: per-worker counters, a snapshot.
   std::vector<sched::WorkerStats> stats() const { return sched_->stats(); }
+  // metrics: stats() summed over the workers, with the backend's IO syscall counters
+  // (weft/runtime/metrics.hpp). Any thread; never blocks.
+  Metrics metrics() const;
   sched::Scheduler& scheduler() noexcept { return *sched_; }
 
  private:

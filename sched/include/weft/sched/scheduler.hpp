@@ -46,6 +46,7 @@ struct WorkerStats {
   std::uint64_t timers_fired = 0;    // sleeps / deadlines that expired here
   std::uint64_t stacks_mapped = 0;   // stacks carved for tasks started here (not reused ones)
   std::uint64_t stalls = 0;          // fibers reported by the stall monitor while running here
+  IoCounters io;                     // the worker's driver: IO syscalls (Driver::io_counters)
 };
 
 // ShutdownReport: what Scheduler::shutdown_until() left unfinished at its deadline.
