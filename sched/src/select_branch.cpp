@@ -77,20 +77,22 @@ Result<std::uint32_t> select_wait(std::span<SelectBranch* const> branches, bool 
     return SelectState::kDefault;
   }
   // Arm the locked branches before any lock is released: nothing can become ready in between.
-  for (std::size_t k = 0; k < n; ++k) {
-    const std::uint32_t i = at(k);
-    if (branches[i]->lock_key()) branches[i]->arm(sel, i);
-  }
-  unlock_all();
-  // Unlocked branches (IO, timers) may complete at once, on any thread, by claiming `sel`.
+  // Every one of them is recorded as armed here, so each is disarmed below whatever happens next
+  // (a claim arriving the moment the locks go must not leave a waiter queued in a channel).
   std::array<bool, kMaxSelectBranches> armed{};
   for (std::size_t k = 0; k < n; ++k) {
     const std::uint32_t i = at(k);
     if (branches[i]->lock_key()) {
+      branches[i]->arm(sel, i);
       armed[i] = true;
-      continue;
     }
-    if (sel.decided()) break;
+  }
+  unlock_all();
+  // Unlocked branches (IO, timers) may complete at once, on any thread, by claiming `sel`; once it
+  // is decided the rest need not be started.
+  for (std::size_t k = 0; k < n && !sel.decided(); ++k) {
+    const std::uint32_t i = at(k);
+    if (branches[i]->lock_key()) continue;
     branches[i]->arm(sel, i);
     armed[i] = true;
   }
