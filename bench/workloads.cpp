@@ -16,6 +16,9 @@
 //               checked; items/s, on 1 and 2 workers
 //   w7_nop      32 fibers on one worker issue NOPs through weft vs a raw liburing loop that
 //               submits batches of 32 (bench/baseline); ops/s, io_uring_enter calls per op
+//   w7_flags    the ring setup flag sets side by side, one worker each: w7_nop's NOP throughput
+//               and enters per op, and a pipe ping-pong between two fibers (ns per round trip:
+//               latency, a completion per wait)
 #include "baseline/raw_nop.hpp"
 #include "baseline/raw_switch.hpp"
 
@@ -24,12 +27,18 @@
 
 #include <weft/weft.hpp>
 
+#include <fcntl.h>
+#include <linux/io_uring.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <functional>
+#include <optional>
+#include <system_error>
 #include <string>
 #include <vector>
 
@@ -241,6 +250,79 @@ struct Workload {
   const char* name;
   void (*run)();
 };
+// w7_flags: which IORING_SETUP_* set gives fewer syscalls per op and lower latency (the default
+// is the first that the kernel accepts of the same list, see io/src/uring_driver.cpp).
+void w7_flags() {
+  constexpr std::uint64_t kNops = 2'000'000;
+  constexpr int kRounds = 100'000;
+  struct Set {
+    const char* name;
+    unsigned flags;
+  };
+  constexpr Set kSets[] = {
+      {"single_issuer+defer_taskrun", IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN},
+      {"single_issuer+coop_taskrun", IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN},
+      {"coop_taskrun", IORING_SETUP_COOP_TASKRUN},
+      {"none", 0},
+  };
+  for (const Set& set : kSets) {
+    weft::sched::Scheduler::Options o;
+    o.workers = 1;
+    o.driver_factory = [f = set.flags](unsigned) { return weft::io::make_uring_driver({.flags = f}); };
+    std::optional<weft::sched::Scheduler> sched;
+    try {
+      sched.emplace(o);
+    } catch (const std::system_error& e) {
+      std::printf("# w7_flags %s: not available here (%s)\n", set.name, e.what());
+      continue;
+    }
+    auto run = [&](auto f) { return weft::detail::spawn_on(*sched, {}, std::move(f)).join(); };
+    double enters_per_op = 0;
+    const double ops = best_of(3, [&] {
+      return run([&] {
+        const auto before = weft::io::current_uring_stats();
+        const auto t0 = Clock::now();
+        std::vector<weft::JoinHandle<void>> fibers;
+        for (int f = 0; f < 32; ++f) {
+          fibers.push_back(weft::spawn([] {
+            for (std::uint64_t i = 0; i < kNops / 32; ++i) weft::io::nop().value();
+          }));
+        }
+        for (auto& h : fibers) h.join();
+        const double secs = seconds_since(t0);
+        enters_per_op = static_cast<double>(weft::io::current_uring_stats().enters - before.enters) / kNops;
+        return kNops / secs;
+      });
+    }, true);
+    const double rt_ns = best_of(3, [&] {
+      return run([&] {
+        int ab[2], ba[2];
+        if (::pipe2(ab, O_CLOEXEC) != 0 || ::pipe2(ba, O_CLOEXEC) != 0) return 0.0;
+        const auto t0 = Clock::now();
+        auto echo = weft::spawn([&] {
+          std::byte b[1];
+          for (int i = 0; i < kRounds; ++i) {
+            weft::io::read(ab[0], b).value();
+            weft::io::write(ba[1], b).value();
+          }
+        });
+        std::byte b[1] = {std::byte{1}};
+        for (int i = 0; i < kRounds; ++i) {
+          weft::io::write(ab[1], b).value();
+          weft::io::read(ba[0], b).value();
+        }
+        echo.join();
+        const double ns = seconds_since(t0) * 1e9 / kRounds;
+        for (int fd : {ab[0], ab[1], ba[0], ba[1]}) ::close(fd);
+        return ns;
+      });
+    }, false);
+    line("w7_flags", set.name, "nop_ops_per_s", ops, "ops/s");
+    line("w7_flags", set.name, "enters_per_op", enters_per_op, "calls");
+    line("w7_flags", set.name, "pipe_pingpong", rt_ns, "ns/rt");
+  }
+}
+
 constexpr Workload kWorkloads[] = {
     {"w1_spawn", w1_spawn},
     {"yield_ping", yield_ping},
@@ -248,6 +330,7 @@ constexpr Workload kWorkloads[] = {
     {"w3_pipeline", w3_pipeline},
     {"w4_fanin", w4_fanin},
     {"w7_nop", w7_nop},
+    {"w7_flags", w7_flags},
 };
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <span>
 #include <system_error>
 
 namespace weft::io {
@@ -25,7 +26,10 @@ UringDriver::UringDriver(const UringOptions& options) : IoBackend(&kUringKind) {
       0,
   };
   int rc = -EINVAL;
-  for (unsigned flags : kFlagSets) {
+  const unsigned exact[] = {options.flags};
+  const std::span<const unsigned> sets =
+      options.flags == UringOptions::kAutoFlags ? std::span<const unsigned>(kFlagSets) : std::span<const unsigned>(exact);
+  for (unsigned flags : sets) {
     io_uring_params p{};
     p.flags = flags | IORING_SETUP_CQSIZE;
     p.cq_entries = options.cq_entries ? options.cq_entries : 2 * options.entries;

@@ -414,3 +414,31 @@ TEST(IoEventfd, NotifyFromAThreadWakesAFiber) {
 
 }  // namespace
 }  // namespace weft
+
+namespace weft {
+namespace {
+
+// UringOptions::flags: an exact flag set is used as given, and one the kernel refuses is EINVAL.
+TEST(IoRing, ExactSetupFlags) {
+  auto make = [](unsigned flags) {
+    sched::Scheduler::Options o;
+    o.workers = 1;
+    o.driver_factory = [flags](unsigned) { return io::make_uring_driver(io::UringOptions{.flags = flags}); };
+    return o;
+  };
+  try {
+    sched::Scheduler s(make(0));
+    EXPECT_TRUE(detail::spawn_on(s, {}, [] { return io::nop().has_value(); }).join());
+  } catch (const std::system_error& e) {
+    GTEST_SKIP() << "no io_uring here: " << e.what();
+  }
+  try {
+    sched::Scheduler s(make(1u << 31));  // no such IORING_SETUP_* flag
+    ADD_FAILURE() << "a ring with an unknown setup flag started";
+  } catch (const std::system_error& e) {
+    EXPECT_EQ(e.code(), std::errc::invalid_argument);
+  }
+}
+
+}  // namespace
+}  // namespace weft

@@ -24,6 +24,11 @@ namespace weft::io {
 struct UringOptions {
   unsigned entries = 256;     // SQ size (the CQ is twice that)
   unsigned cq_entries = 0;    // 0: 2 * entries; tests shrink it to exercise CQ overflow
+  // flags: kAutoFlags tries SINGLE_ISSUER|DEFER_TASKRUN, then weaker sets on EINVAL; any other
+  // value is exactly these IORING_SETUP_* flags (<linux/io_uring.h>), EINVAL if the kernel lacks
+  // one. For measuring the flag sets against each other (bench/workloads w7_flags).
+  static constexpr unsigned kAutoFlags = ~0u;
+  unsigned flags = kAutoFlags;
 };
 
 // make_uring_driver: sets up a ring, trying SINGLE_ISSUER|DEFER_TASKRUN|COOP_TASKRUN, then weaker
