@@ -24,6 +24,7 @@
 //   tx.send(Event{...}).value();      // both rx and rx2 receive it
 #pragma once
 
+#include <weft/channels/detail/shared_state.hpp>
 #include <weft/channels/send_error.hpp>
 #include <weft/sched/error.hpp>
 #include <weft/sync/wait_queue.hpp>
@@ -42,25 +43,9 @@ namespace weft {
 namespace detail {
 
 template <class T>
-class BroadcastState {
+class BroadcastState : public SharedCounts<BroadcastState<T>> {
  public:
   explicit BroadcastState(std::size_t capacity) : ring_(capacity) { assert(capacity > 0); }
-
-  void ref() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
-  // unref: acq_rel so the last one sees every other handle's writes before deleting.
-  void unref() noexcept {
-    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
-  }
-  void add_sender() noexcept {
-    senders_.fetch_add(1, std::memory_order_relaxed);
-    ref();
-  }
-  // drop_sender: acq_rel pairs with the other senders' decrements: the last one closes after
-  // every other sender's sends.
-  void drop_sender() noexcept {
-    if (senders_.fetch_sub(1, std::memory_order_acq_rel) == 1) close();
-    unref();
-  }
 
   SendResult<T> send(T&& v) {
     sync::WakeList wakes;
@@ -120,8 +105,6 @@ class BroadcastState {
   std::vector<std::optional<T>> ring_;
   std::uint64_t tail_ = 0;  // sequence number of the next value sent
   bool closed_ = false;
-  std::atomic<std::size_t> refs_{2};
-  std::atomic<std::size_t> senders_{1};
 };
 
 }  // namespace detail
@@ -137,44 +120,23 @@ Broadcast<T> make_broadcast(std::size_t capacity);
 template <class T>
 class BroadcastSender {
  public:
-  BroadcastSender(const BroadcastSender& o) noexcept : s_(o.s_) { s_->add_sender(); }
-  BroadcastSender(BroadcastSender&& o) noexcept : s_(std::exchange(o.s_, nullptr)) {}
-  BroadcastSender& operator=(BroadcastSender o) noexcept {
-    std::swap(s_, o.s_);
-    return *this;
-  }
-  ~BroadcastSender() {
-    if (s_) s_->drop_sender();
-  }
-
   // send: stores v for every receiver, overwriting the oldest value when full; never waits.
   // errc::closed (v handed back) after close().
   SendResult<T> send(T v) const { return s_->send(std::move(v)); }
   // subscribe: a new receiver that sees the values sent from now on.
-  BroadcastReceiver<T> subscribe() const { return BroadcastReceiver<T>(s_, s_->tail()); }
+  BroadcastReceiver<T> subscribe() const { return BroadcastReceiver<T>(s_.get(), s_->tail()); }
   void close() const noexcept { s_->close(); }
 
  private:
   friend Broadcast<T> make_broadcast<T>(std::size_t);
   explicit BroadcastSender(detail::BroadcastState<T>* s) noexcept : s_(s) {}
-  detail::BroadcastState<T>* s_;
+  detail::SenderRef<detail::BroadcastState<T>> s_;
 };
 
 // BroadcastReceiver: one cursor into the broadcast.
 template <class T>
 class BroadcastReceiver {
  public:
-  BroadcastReceiver(const BroadcastReceiver& o) noexcept : s_(o.s_), cursor_(o.cursor_) { s_->ref(); }
-  BroadcastReceiver(BroadcastReceiver&& o) noexcept : s_(std::exchange(o.s_, nullptr)), cursor_(o.cursor_) {}
-  BroadcastReceiver& operator=(BroadcastReceiver o) noexcept {
-    std::swap(s_, o.s_);
-    std::swap(cursor_, o.cursor_);
-    return *this;
-  }
-  ~BroadcastReceiver() {
-    if (s_) s_->unref();
-  }
-
   // recv: the next value for this receiver, waiting for one. channel_errc::lagged when values were
   // skipped (missed() says how many; the next recv() returns the oldest value still held);
   // errc::closed once closed and drained; errc::cancelled when the waiting fiber is cancelled.
@@ -197,11 +159,11 @@ class BroadcastReceiver {
  private:
   friend class BroadcastSender<T>;
   friend Broadcast<T> make_broadcast<T>(std::size_t);
-  BroadcastReceiver(detail::BroadcastState<T>* s, std::uint64_t cursor, bool adopt = false) noexcept
-      : s_(s), cursor_(cursor) {
-    if (!adopt) s_->ref();
-  }
-  detail::BroadcastState<T>* s_;
+  using StateRef = detail::StateRef<detail::BroadcastState<T>>;
+  BroadcastReceiver(detail::BroadcastState<T>* s, std::uint64_t cursor,
+                    typename StateRef::Adopt adopt = StateRef::Adopt::no) noexcept
+      : s_(s, adopt), cursor_(cursor) {}
+  StateRef s_;
   std::uint64_t cursor_ = 0;
   std::uint64_t missed_ = 0;
 };
@@ -217,7 +179,8 @@ struct Broadcast {
 template <class T>
 Broadcast<T> make_broadcast(std::size_t capacity) {
   auto* s = new detail::BroadcastState<T>(capacity);
-  return Broadcast<T>{BroadcastSender<T>(s), BroadcastReceiver<T>(s, 0, true)};
+  return Broadcast<T>{BroadcastSender<T>(s),
+                      BroadcastReceiver<T>(s, 0, detail::StateRef<detail::BroadcastState<T>>::Adopt::yes)};
 }
 
 }  // namespace weft

@@ -18,6 +18,7 @@
 //   cfg_tx.send(reload());
 #pragma once
 
+#include <weft/channels/detail/shared_state.hpp>
 #include <weft/channels/send_error.hpp>
 #include <weft/sched/error.hpp>
 #include <weft/sync/wait_queue.hpp>
@@ -33,25 +34,9 @@ namespace weft {
 namespace detail {
 
 template <class T>
-class WatchState {
+class WatchState : public SharedCounts<WatchState<T>> {
  public:
   explicit WatchState(T v) : value_(std::move(v)) {}
-
-  void ref() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
-  // unref: acq_rel so the last one sees every other handle's writes before deleting.
-  void unref() noexcept {
-    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
-  }
-  void add_sender() noexcept {
-    senders_.fetch_add(1, std::memory_order_relaxed);
-    ref();
-  }
-  // drop_sender: acq_rel pairs with the other senders' decrements: the last one closes after
-  // every other sender's sends.
-  void drop_sender() noexcept {
-    if (senders_.fetch_sub(1, std::memory_order_acq_rel) == 1) close();
-    unref();
-  }
 
   SendResult<T> send(T&& v) {
     sync::WakeList wakes;
@@ -102,8 +87,6 @@ class WatchState {
   T value_;
   std::uint64_t version_ = 0;
   bool closed_ = false;
-  std::atomic<std::size_t> refs_{2};
-  std::atomic<std::size_t> senders_{1};
 };
 
 }  // namespace detail
@@ -117,15 +100,6 @@ Watch<T> make_watch(T initial);
 template <class T>
 class WatchSender {
  public:
-  WatchSender(const WatchSender& o) noexcept : s_(o.s_) { s_->add_sender(); }
-  WatchSender(WatchSender&& o) noexcept : s_(std::exchange(o.s_, nullptr)) {}
-  WatchSender& operator=(WatchSender o) noexcept {
-    std::swap(s_, o.s_);
-    return *this;
-  }
-  ~WatchSender() {
-    if (s_) s_->drop_sender();
-  }
   // send: replaces the value and wakes every receiver waiting in changed(); never waits.
   // errc::closed (v handed back) after close().
   SendResult<T> send(T v) const { return s_->send(std::move(v)); }
@@ -136,24 +110,13 @@ class WatchSender {
  private:
   friend Watch<T> make_watch<T>(T);
   explicit WatchSender(detail::WatchState<T>* s) noexcept : s_(s) {}
-  detail::WatchState<T>* s_;
+  detail::SenderRef<detail::WatchState<T>> s_;
 };
 
 // WatchReceiver: reads the value and waits for changes. A copy keeps the seen version.
 template <class T>
 class WatchReceiver {
  public:
-  WatchReceiver(const WatchReceiver& o) noexcept : s_(o.s_), seen_(o.seen_) { s_->ref(); }
-  WatchReceiver(WatchReceiver&& o) noexcept : s_(std::exchange(o.s_, nullptr)), seen_(o.seen_) {}
-  WatchReceiver& operator=(WatchReceiver o) noexcept {
-    std::swap(s_, o.s_);
-    std::swap(seen_, o.seen_);
-    return *this;
-  }
-  ~WatchReceiver() {
-    if (s_) s_->unref();
-  }
-
   // borrow: a copy of the current value (does not mark it seen).
   T borrow() const { return s_->borrow(nullptr); }
   // borrow_and_mark: a copy of the current value, marked seen.
@@ -175,8 +138,9 @@ class WatchReceiver {
 
  private:
   friend Watch<T> make_watch<T>(T);
-  explicit WatchReceiver(detail::WatchState<T>* s) noexcept : s_(s) {}
-  detail::WatchState<T>* s_;
+  explicit WatchReceiver(detail::WatchState<T>* s) noexcept
+      : s_(s, detail::StateRef<detail::WatchState<T>>::Adopt::yes) {}
+  detail::StateRef<detail::WatchState<T>> s_;
   std::uint64_t seen_ = 0;
 };
 
