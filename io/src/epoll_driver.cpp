@@ -140,17 +140,19 @@ void EpollDriver::unlink(FdState& st, IoOp& op) noexcept {
   op.waiting = false;
 }
 
+void EpollDriver::complete(FdState& st, IoOp& op, int res, int refs) noexcept {
+  unlink(st, op);
+  count_waiting(-1);
+  op.res = res;
+  release_refs(op, refs);  // the last touch: the fiber may return at once
+}
+
 void EpollDriver::evict(int fd, std::uint64_t epoch) noexcept {
   if (fd < 0 || static_cast<std::size_t>(fd) >= fds_.size()) return;
   FdState& st = fds_[static_cast<std::size_t>(fd)];
   for (IoOp* op = st.head; op;) {
     IoOp* next = op->next;
-    if (op->epoch < epoch) {
-      unlink(st, *op);
-      count_waiting(-1);
-      op->res = -EBADF;  // returned as is: a retry could hit a recycled fd number
-      release_refs(*op, 1);
-    }
+    if (op->epoch < epoch) complete(st, *op, -EBADF, 1);  // returned as is: a retry could hit a recycled fd
     op = next;
   }
   if (!st.head) st = FdState{};  // the kernel dropped the closed file's registration
@@ -158,10 +160,7 @@ void EpollDriver::evict(int fd, std::uint64_t epoch) noexcept {
 
 void EpollDriver::cancel_local(IoOp& op) {
   if (!op.waiting) return release_refs(op, 1);  // completed already, or on the blocking pool
-  unlink(state(op.fd), op);
-  count_waiting(-1);
-  op.res = -ECANCELED;
-  release_refs(op, 2);  // the waiter list's reference and the request's
+  complete(state(op.fd), op, -ECANCELED, 2);  // the waiter list's reference and the request's
 }
 
 void EpollDriver::dispatch(int timeout_ms, const timespec* timeout) {
@@ -193,23 +192,15 @@ void EpollDriver::dispatch(int timeout_ms, const timespec* timeout) {
     for (IoOp* op = st.head; op;) {
       IoOp* next = op->next;  // read first: a completed op may be gone at once
       if (revents & (op->events | kAlwaysReported)) {
-        unlink(st, *op);
-        count_waiting(-1);
         bump(readiness_);
-        op->res = static_cast<int>(revents);
-        release_refs(*op, 1);
+        complete(st, *op, static_cast<int>(revents), 1);
       }
       op = next;
     }
     if (st.head) {
       if (const int rc = arm(fd, st); rc < 0) {
         // Cannot re-arm (the fd went away under its waiters): let them retry and see why.
-        while (IoOp* op = st.head) {
-          unlink(st, *op);
-          count_waiting(-1);
-          op->res = static_cast<int>(EPOLLERR);
-          release_refs(*op, 1);
-        }
+        while (IoOp* op = st.head) complete(st, *op, static_cast<int>(EPOLLERR), 1);
       }
     }
   }

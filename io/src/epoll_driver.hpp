@@ -91,6 +91,8 @@ class EpollDriver final : public IoBackend {
   FdState& state(int fd);
   int arm(int fd, FdState& st);
   void unlink(FdState& st, IoOp& op) noexcept;
+  // complete: unlinks a waiter, gives it `res` and drops `refs` of its references.
+  void complete(FdState& st, IoOp& op, int res, int refs) noexcept;
   void dispatch(int timeout_ms, const timespec* timeout);
 
   int epfd_ = -1;
@@ -123,6 +125,11 @@ struct PoolJob final : sched::BlockingJob {
   const io_uring_sqe* sqe = nullptr;
   void run() noexcept override;
 };
+
+// pool_submit: runs `sqe` for `op` (op.pending becomes 1, the job's reference) on the calling
+// fiber's scheduler's blocking pool; `op` and `job` must live until the job released `op`. False
+// outside a scheduler.
+bool pool_submit(EpollDriver& ep, IoOp& op, PoolJob& job, const io_uring_sqe& sqe);
 
 // epoll_attempt: one non-blocking try of a readiness-based operation (read, write, recv, send,
 // ...). Returns the result, or -EAGAIN with what to wait for: wait_fd >= 0 (an fd and events),

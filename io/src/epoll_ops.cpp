@@ -82,17 +82,12 @@ int run_blocking(const io_uring_sqe& s) {
 
 Result<int> on_pool(const io_uring_sqe& s, sched::Task* self) {
   EpollDriver* ep = current_epoll();
-  sched::Scheduler* sch = sched::Scheduler::current();
-  if (!ep || !sch) return fail(std::errc::function_not_supported);
+  if (!ep) return fail(std::errc::function_not_supported);
   IoOp op;
   op.task = self;
   op.backend = ep;
-  op.pending.store(1, std::memory_order_relaxed);
   PoolJob job;
-  job.op = &op;
-  job.sqe = &s;
-  ep->count_pool_op();
-  sch->blocking_pool().submit(job);  // Scheduler::current() is this fiber's: valid until it returns
+  if (!pool_submit(*ep, op, job, s)) return fail(std::errc::function_not_supported);
   // No deadline here: a syscall running on a thread cannot be interrupted, so the op returns its
   // own result (a cancel request is noted and released by the backend).
   wait_for_completion(std::span(&op, 1), self);
@@ -258,6 +253,17 @@ Result<int> readiness_op(const io_uring_sqe& s, Clock::time_point deadline, sche
 }
 
 }  // namespace
+
+bool pool_submit(EpollDriver& ep, IoOp& op, PoolJob& job, const io_uring_sqe& sqe) {
+  sched::Scheduler* sch = sched::Scheduler::current();  // the calling fiber's: valid while it waits
+  if (!sch) return false;
+  op.pending.store(1, std::memory_order_relaxed);
+  job.op = &op;
+  job.sqe = &sqe;
+  ep.count_pool_op();
+  sch->blocking_pool().submit(job);
+  return true;
+}
 
 void PoolJob::run() noexcept {
   op->res = run_blocking(*sqe);

@@ -9,7 +9,6 @@
 #include "op_wait.hpp"
 #include "uring_driver.hpp"
 
-#include <weft/sched/scheduler.hpp>
 
 #include <algorithm>
 #include <cerrno>
@@ -49,7 +48,7 @@ void complete_now(IoBranchOp& b, int res) {
   release_refs(b.op, 1);
 }
 
-void arm_epoll(IoBranchOp& b, EpollDriver& ep, sched::Task* self) {
+void arm_epoll(IoBranchOp& b, EpollDriver& ep) {
   if (b.desc.kind == Op::Kind::nop) return complete_now(b, 0);
   int wait_fd = -2;  // fsync: the pool
   std::uint32_t events = 0;
@@ -69,14 +68,7 @@ void arm_epoll(IoBranchOp& b, EpollDriver& ep, sched::Task* self) {
     if (rc != -EPERM) return complete_now(b, rc);
   }
   // What epoll cannot wait for: the blocking pool runs it and its end claims the select.
-  sched::Scheduler* sch = sched::Scheduler::current();
-  if (!sch) return complete_now(b, -EOPNOTSUPP);
-  (void)self;
-  b.op.pending.store(1, std::memory_order_relaxed);
-  b.job.op = &b.op;
-  b.job.sqe = &b.sqe();
-  ep.count_pool_op();
-  sch->blocking_pool().submit(b.job);
+  if (!pool_submit(ep, b.op, b.job, b.sqe())) complete_now(b, -EOPNOTSUPP);
 }
 
 }  // namespace
@@ -109,7 +101,7 @@ void io_branch_arm(IoBranchOp& b, sched::SelectState& sel, std::uint32_t index) 
     ring->note_queued(1);
     return;
   }
-  if (EpollDriver* ep = current_epoll()) return arm_epoll(b, *ep, self);
+  if (EpollDriver* ep = current_epoll()) return arm_epoll(b, *ep);
   b.early = std::make_error_code(std::errc::function_not_supported);
   complete_now(b, 0);
 }
