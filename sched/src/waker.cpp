@@ -108,15 +108,14 @@ void fiber_park(Worker* w, Task* self) {
     c.registered = true;
     if (impl.shutting_down.load(std::memory_order_seq_cst)) return;
   }
+  // A permit waiting: consume it instead of parking (acquire pairs with the waker's acq_rel CAS).
+  // Without one the state stays `running` while the fiber switches out: a wake-up arriving now
+  // sets the permit, and after_switch's running -> parked CAS sees it and re-queues the fiber.
+  // So a park costs one locked instruction (that CAS), not two.
   auto& state = c.state;
   std::uint32_t s = state.load(std::memory_order_acquire);
-  for (;;) {
-    if (s & FiberCore::kNotified) {
-      // Consume the permit (acquire pairs with the waker's acq_rel CAS).
-      if (state.compare_exchange_weak(s, FiberCore::kRunning, std::memory_order_acquire)) return;
-      continue;
-    }
-    if (state.compare_exchange_weak(s, FiberCore::kParking, std::memory_order_acq_rel)) break;
+  while (s & FiberCore::kNotified) {
+    if (state.compare_exchange_weak(s, FiberCore::kRunning, std::memory_order_acquire)) return;
   }
   w->switch_out(self, Worker::Intent::park);
 }
@@ -129,9 +128,8 @@ void wake_task(Task* t, bool lifo) noexcept {
   for (;;) {
     switch (s & FiberCore::kStateMask) {
       case FiberCore::kRunning:
-      case FiberCore::kParking:
         if (s & FiberCore::kNotified) return;
-        // acq_rel pairs with fiber_park's CAS and after_switch's parking -> parked CAS.
+        // acq_rel pairs with fiber_park's permit CAS and after_switch's running -> parked CAS.
         if (c.state.compare_exchange_weak(s, s | FiberCore::kNotified, std::memory_order_acq_rel)) return;
         continue;
       case FiberCore::kParked:
@@ -158,28 +156,13 @@ Task* current_task() noexcept {
   return w ? w->current() : nullptr;
 }
 
-Waker& Waker::operator=(Waker&& other) noexcept {
-  if (this != &other) {
-    reset();
-    bits_ = other.bits_;
-    other.bits_ = 0;
-  }
-  return *this;
-}
-
-Waker Waker::current() {
+ContextRef ContextRef::current() {
   Worker* w = current_worker();
-  if (w && w->current()) {
-    Task* t = w->current();
-    t->ref();
-    return from_bits(reinterpret_cast<std::uintptr_t>(t));
-  }
-  ThreadParker* p = this_thread_parker();
-  p->ref();
-  return from_bits(reinterpret_cast<std::uintptr_t>(p) | 1u);
+  if (w && w->current()) return ContextRef(reinterpret_cast<std::uintptr_t>(w->current()));
+  return ContextRef(reinterpret_cast<std::uintptr_t>(this_thread_parker()) | 1u);
 }
 
-void Waker::wake() const noexcept {
+void ContextRef::wake() const noexcept {
   if (!bits_) return;
   if (is_thread(bits_)) {
     thread_unpark(as_thread(bits_));
@@ -187,6 +170,18 @@ void Waker::wake() const noexcept {
     wake_task(as_task(bits_));
   }
 }
+
+Waker Waker::current() {
+  const ContextRef c = ContextRef::current();
+  if (is_thread(c.bits_)) {
+    as_thread(c.bits_)->ref();
+  } else {
+    as_task(c.bits_)->ref();
+  }
+  return from_bits(c.bits_);
+}
+
+void Waker::wake() const noexcept { ContextRef(bits_).wake(); }
 
 Waker Waker::clone() const noexcept {
   if (bits_) {
@@ -199,8 +194,7 @@ Waker Waker::clone() const noexcept {
   return from_bits(bits_);
 }
 
-void Waker::reset() noexcept {
-  if (!bits_) return;
+void Waker::release() noexcept {
   if (is_thread(bits_)) {
     as_thread(bits_)->unref();
   } else {

@@ -340,7 +340,7 @@ void Worker::after_switch(void* from_context) noexcept {
   switch (intent_) {
     case Intent::park: {
       c.context = from_context;
-      std::uint32_t expected = FiberCore::kParking;
+      std::uint32_t expected = FiberCore::kRunning;
       // acq_rel: publishes `context` to whoever unparks it (pairs with the CAS in wake_task).
       if (!c.state.compare_exchange_strong(expected, FiberCore::kParked, std::memory_order_acq_rel,
                                            std::memory_order_acquire)) {

@@ -10,8 +10,8 @@
 // switching fiber records itself and its intent (park / yield / finish) in the worker, then jumps.
 // Whatever context lands — the next fiber or the scheduler context, on this same thread — calls
 // after_switch() first, which stores the departed fiber's saved context and only then makes it
-// resumable (parking -> parked, or re-queues it). Until that point the departed fiber is in no
-// queue and its state is `parking`, which unpark() never turns into `queued`.
+// resumable (running -> parked, or re-queues it). Until that point the departed fiber is in no
+// queue and its state is still `running`, which unpark() never turns into `queued`.
 //
 // Thread-local state: the worker of the calling thread is reached only through current_worker(),
 // which is not inlined and not analysed across calls, so no code caches it across a switch (after

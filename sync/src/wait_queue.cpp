@@ -1,7 +1,7 @@
 // wait_queue.cpp: the intrusive FIFO under every sync primitive. The lifetime argument (why a waiter
-// may leave as soon as it sees `notified`) is in the header's file comment; in short: every write a
-// notifier makes to a node precedes its release store of `notified`, under the queue lock, and the
-// Waker it wakes was moved out of the node first.
+// may leave as soon as it sees RELEASED, and why the node needs no reference to its context) is in
+// the header's file comment; in short: the notifier's release store of RELEASED is its last access
+// to the node, after the wake, and a waiter leaves only after it has seen that store.
 #include <weft/sync/wait_queue.hpp>
 
 #include <weft/sched/this_fiber.hpp>
@@ -27,20 +27,24 @@ void SpinLock::lock_slow() noexcept {
   }
 }
 
-void WakeList::push(sched::Waker&& w) noexcept {
+void WakeList::wake_and_release(Waiter& w) noexcept {
+  const sched::ContextRef ctx = w.ctx_;
+  ctx.wake();
+  // Release: publishes grant and everything the primitive wrote before it to the waiter's acquire
+  // load. The last access to the node: the waiter may return (and its frame go) right after.
+  w.phase_.store(Waiter::kReleased, std::memory_order_release);
+}
+
+void WakeList::push(Waiter& w) noexcept {
   if (size_ == kInline) {
-    w.wake();
-    w.reset();
+    wake_and_release(w);
     return;
   }
-  wakers_[size_++] = std::move(w);
+  waiters_[size_++] = &w;
 }
 
 void WakeList::wake_all() noexcept {
-  for (std::size_t i = 0; i < size_; ++i) {
-    wakers_[i].wake();
-    wakers_[i].reset();
-  }
+  for (std::size_t i = 0; i < size_; ++i) wake_and_release(*waiters_[i]);
   size_ = 0;
 }
 
@@ -48,8 +52,8 @@ WaitQueue::~WaitQueue() { assert(head_ == nullptr && "weft::sync: primitive dest
 
 void WaitQueue::push_back(const Guard&, Waiter& w) {
   assert(!w.queued_);
-  w.waker_ = sched::Waker::current();
-  w.notified_.store(false, std::memory_order_relaxed);
+  w.ctx_ = sched::ContextRef::current();
+  w.phase_.store(Waiter::kWaiting, std::memory_order_relaxed);
   w.queued_ = true;
   w.next_ = nullptr;
   w.prev_ = tail_;
@@ -64,8 +68,8 @@ void WaitQueue::push_back(const Guard&, Waiter& w) {
 
 void WaitQueue::push_front(const Guard&, Waiter& w) {
   assert(!w.queued_);
-  w.waker_ = sched::Waker::current();
-  w.notified_.store(false, std::memory_order_relaxed);
+  w.ctx_ = sched::ContextRef::current();
+  w.phase_.store(Waiter::kWaiting, std::memory_order_relaxed);
   w.queued_ = true;
   w.prev_ = nullptr;
   w.next_ = head_;
@@ -98,12 +102,11 @@ void WaitQueue::unlink(Waiter& w) noexcept {
 void WaitQueue::notify(const Guard&, Waiter& w, std::uintptr_t grant, WakeList& wakes) noexcept {
   unlink(w);
   w.grant = grant;
-  sched::Waker waker = std::move(w.waker_);
-  // Release: publishes grant (and whatever the primitive wrote before) to the waiter's acquire load
-  // in park_once. The node is not touched after this store. The wake must come after it (a wake
-  // before it could be consumed by a park that then still sees `notified` false and parks again).
-  w.notified_.store(true, std::memory_order_release);
-  wakes.push(std::move(waker));
+  // GRANTED before the wake (which `wakes` does later): a waiter woken for any reason that sees it
+  // knows its wake-up is coming and must not park again. Relaxed: the waiter reads nothing else
+  // on GRANTED; RELEASED publishes the grant.
+  w.phase_.store(Waiter::kGranted, std::memory_order_relaxed);
+  wakes.push(w);
 }
 
 bool WaitQueue::notify_one(const Guard& g, std::uintptr_t grant, WakeList& wakes) noexcept {
@@ -121,9 +124,26 @@ std::size_t WaitQueue::notify_all(const Guard& g, std::uintptr_t grant, WakeList
   return n;
 }
 
+void WaitQueue::settle(Waiter& w) noexcept {
+  // Acquire: pairs with the release store in WakeList::wake_and_release.
+  for (unsigned spins = 0; w.phase_.load(std::memory_order_acquire) != Waiter::kReleased; ++spins) {
+    if (spins < 64) {
+      cpu_relax();
+    } else {
+      // The notifier may be a descheduled thread between its wake and its release store.
+      std::this_thread::yield();
+    }
+  }
+}
+
 WaitStatus WaitQueue::park_once(Waiter& w, Clock::time_point deadline, bool cancellable) {
-  // Acquire: pairs with the release store in notify().
-  if (w.notified_.load(std::memory_order_acquire)) return WaitStatus::notified;
+  // notified: the waiter was dequeued; settle() waits out the notifier's last touch.
+  auto dequeued = [&w]() noexcept {
+    if (w.phase_.load(std::memory_order_relaxed) == Waiter::kWaiting) return false;
+    settle(w);
+    return true;
+  };
+  if (dequeued()) return WaitStatus::notified;
   if (cancellable && this_fiber::cancellation_requested()) return WaitStatus::cancelled;
   if (deadline == Clock::time_point::max()) {
     sched::park();
@@ -131,7 +151,7 @@ WaitStatus WaitQueue::park_once(Waiter& w, Clock::time_point deadline, bool canc
     if (Clock::now() >= deadline) return WaitStatus::timed_out;
     (void)sched::park_until(deadline);
   }
-  return w.notified_.load(std::memory_order_acquire) ? WaitStatus::notified : kSpurious;
+  return dequeued() ? WaitStatus::notified : kSpurious;
 }
 
 }  // namespace weft::sync

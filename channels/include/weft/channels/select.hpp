@@ -98,7 +98,7 @@ class RecvBranch final : public detail::ChannelBranch<T> {
   bool try_complete(sched::SelectState& sel, std::uint32_t index) override {
     this->begin();
     slot_.reset();
-    detail::Wakes wakes;  // woken under the select's locks: correct (wake never blocks), rare
+    sync::WakeList wakes;  // woken under the select's locks: correct (wake never blocks), rare
     const detail::Outcome o = this->st_->recv_locked(*this->st_->held, slot_, &sel, index, wakes);
     this->note(o);
     return o != detail::Outcome::not_ready;
@@ -142,7 +142,7 @@ class SendBranch final : public detail::ChannelBranch<T> {
 
   bool try_complete(sched::SelectState& sel, std::uint32_t index) override {
     this->begin();
-    detail::Wakes wakes;
+    sync::WakeList wakes;
     const detail::Outcome o = this->st_->send_locked(*this->st_->held, value_, &sel, index, wakes);
     this->note(o);
     return o != detail::Outcome::not_ready;

@@ -9,12 +9,13 @@
 // their own references, so a wake-up can never touch a freed task.
 //
 // State machine of the fiber (FiberCore::state), which makes a migrating fiber safe:
-//   queued --(a worker pops it)--> running --(park)--> parking --(switch-out done)--> parked
+//   queued --(a worker pops it)--> running --(park: switch-out done)--> parked
 //   parked --(unpark)--> queued;  running --(yield)--> queued;  running --(return)--> finished
-// A fiber in `parking` is still on its worker's CPU: an unpark that arrives then only sets the
-// NOTIFIED bit, and the worker that completes the switch-out re-queues it. So no thread can resume a
-// fiber before its switch-out has completed. NOTIFIED on a running fiber is the park permit: the
-// next park() returns at once (unpark-before-park is never lost).
+// A parking fiber stays `running` until the worker that switched it out has saved its context:
+// an unpark that arrives meanwhile only sets the NOTIFIED bit, and that worker's running -> parked
+// CAS fails and re-queues it. So no thread can resume a fiber before its switch-out has completed.
+// NOTIFIED on a running fiber is the park permit: the next park() returns at once
+// (unpark-before-park is never lost).
 //
 // Thread-safety: the public members are safe from any thread. Users never see this type: they hold
 // JoinHandle<T> (weft/runtime/join_handle.hpp).
@@ -44,7 +45,7 @@ struct TokenLink;
 
 // FiberCore: the scheduler's per-task bookkeeping. Only sched/src touches it.
 struct FiberCore {
-  enum State : std::uint32_t { kQueued = 0, kRunning = 1, kParking = 2, kParked = 3, kFinished = 4 };
+  enum State : std::uint32_t { kQueued = 0, kRunning = 1, kParked = 3, kFinished = 4 };
   static constexpr std::uint32_t kStateMask = 0x7;
   static constexpr std::uint32_t kNotified = 0x8;
 

@@ -4,16 +4,19 @@
 // under the queue lock (after checking its own condition under that same lock), then calls wait(),
 // which parks until a notifier has dequeued the node, or until a deadline or cancellation. A notifier
 // dequeues a node under the lock, writes its `grant` word (what it hands the waiter: "the lock is
-// yours", "retry", a number of permits...), moves the node's Waker into a WakeList, and only then
-// stores `notified` (release). The WakeList wakes the contexts after the lock is released.
+// yours", "retry", a number of permits...), marks it GRANTED and adds it to a WakeList. After the
+// lock is released the WakeList wakes the waiter's context and then marks the node RELEASED.
 //
-// Lifetime argument (why a waiter may return as soon as it sees `notified`): the notifier takes the
-// Waker out of the node and writes everything it writes into the node *before* the release store of
-// `notified`, all under the queue lock, and never touches the node after that store. The waiter
-// either reads `notified` (acquire) or takes the queue lock and finds itself no longer queued; in
-// both cases every write to the node happened before, and nothing writes it afterwards, so the stack
-// frame may go. The wake itself goes through the Waker, which holds its own reference to the fiber or
-// thread, so a wake arriving after the waiter left is harmless (it leaves a spurious permit).
+// Lifetime argument (why the node needs no reference count): the node names its fiber or thread by
+// a sched::ContextRef, which holds no reference, so the waiter must outlive the notifier's wake.
+// It does: a waiter returns only once it has seen RELEASED (acquire), and the notifier's release
+// store of RELEASED is its last access to the node and comes after the wake returned. A waiter that
+// sees GRANTED has been dequeued and its wake-up is on the way, so it does not park again (that
+// could consume the wake and then sleep forever); it spins the few instructions until RELEASED
+// (settle). Every write to the node (grant included) precedes RELEASED, so the stack frame may go
+// as soon as the waiter has seen it. Saving the reference saves two locked instructions per wait.
+// A notifier must not suspend while its WakeList holds nodes (none does: a WakeList lives in one
+// synchronous scope), or a woken waiter would spin until it resumed.
 //
 // Leaving early (timeout, cancellation): wait() takes the lock; if the node is still queued it unlinks
 // it and calls the primitive's `on_removed(guard)` (e.g. a Semaphore re-serves the waiters behind a
@@ -124,31 +127,38 @@ struct Waiter {
 
  private:
   friend class WaitQueue;
+  friend class WakeList;
+  // phase_: WAITING (queued, or never queued), GRANTED (dequeued; the notifier has yet to wake it),
+  // RELEASED (the notifier is done with the node). See the file comment.
+  enum : std::uint8_t { kWaiting = 0, kGranted = 1, kReleased = 2 };
   Waiter* prev_ = nullptr;
   Waiter* next_ = nullptr;
-  sched::Waker waker_;
-  bool queued_ = false;                // under the queue lock
-  std::atomic<bool> notified_{false};  // release store by notify (under the lock), acquire load in wait
+  sched::ContextRef ctx_;
+  bool queued_ = false;  // under the queue lock
+  std::atomic<std::uint8_t> phase_{kWaiting};
 };
 
-// WakeList: Wakers collected under the queue lock, woken when the list is destroyed (declare it
-// before the Guard, so the lock is released first). Holds up to kInline; beyond that a Waker is
-// woken at once (wake never blocks, so that is correct, merely slower).
+// WakeList: the waiters notified under the queue lock, woken (and released) when the list is
+// destroyed (declare it before the Guard, so the lock is released first). Holds up to kInline;
+// beyond that a waiter is woken at once (wake never blocks, so that is correct, merely slower).
 class WakeList {
  public:
   static constexpr std::size_t kInline = 16;
   WakeList() noexcept = default;
   WakeList(const WakeList&) = delete;
   WakeList& operator=(const WakeList&) = delete;
-  ~WakeList() { wake_all(); }
+  ~WakeList() {
+    if (size_ != 0) wake_all();
+  }
 
-  // push: keeps w to wake later (or wakes it now when full).
-  void push(sched::Waker&& w) noexcept;
-  // wake_all: wakes and drops every kept Waker.
+  // push: keeps a GRANTED waiter to wake later (or wakes it now when full).
+  void push(Waiter& w) noexcept;
+  // wake_all: wakes and releases every kept waiter.
   void wake_all() noexcept;
 
  private:
-  sched::Waker wakers_[kInline];
+  static void wake_and_release(Waiter& w) noexcept;
+  Waiter* waiters_[kInline];  // not initialised: only [0, size_) is read
   std::size_t size_ = 0;
 };
 
@@ -191,8 +201,8 @@ class WaitQueue {
   // push_front: queues w at the head (a woken waiter that lost a race keeps its place).
   void push_front(const Guard&, Waiter& w);
 
-  // notify: dequeues w (which must be queued), stores `grant`, moves its Waker into `wakes`, then
-  // marks it notified. The node must not be touched afterwards.
+  // notify: dequeues w (which must be queued), stores `grant`, marks it GRANTED and hands it to
+  // `wakes`, which wakes and releases it. Only `wakes` touches the node afterwards.
   void notify(const Guard&, Waiter& w, std::uintptr_t grant, WakeList& wakes) noexcept;
   // notify_one: notify(front) when there is one; returns whether there was.
   bool notify_one(const Guard& g, std::uintptr_t grant, WakeList& wakes) noexcept;
@@ -209,16 +219,25 @@ class WaitQueue {
       WaitStatus why = park_once(w, deadline, cancellable);
       if (why == WaitStatus::notified) return why;
       if (why != WaitStatus::timed_out && why != WaitStatus::cancelled) continue;  // spurious
-      Guard g(*this);
-      if (!w.queued_) return WaitStatus::notified;  // a notifier won the race: the grant is ours
-      unlink(w);
-      on_removed(g);
-      return why;
+      {
+        Guard g(*this);
+        if (w.queued_) {
+          unlink(w);
+          on_removed(g);
+          return why;
+        }
+      }
+      settle(w);  // a notifier won the race: the grant is ours once it is done with the node
+      return WaitStatus::notified;
     }
   }
   WaitStatus wait(Waiter& w, Clock::time_point deadline, bool cancellable = true) {
     return wait(w, deadline, cancellable, [](const Guard&) {});
   }
+
+  // settle: returns once the notifier that dequeued `w` is done with it (RELEASED). Only for a
+  // waiter known to be dequeued (e.g. a select branch found no longer queued); wait() calls it.
+  static void settle(Waiter& w) noexcept;
 
  private:
   // park_once: one park step; returns notified, timed_out, cancelled, or kSpurious.

@@ -26,7 +26,8 @@
 // Select waiters carry their SelectState: a notifier first claims the select for that branch
 // (SelectState::try_claim); only on success does it deliver. A waiter whose select was already
 // decided is dequeued with kGrantLost and skipped, and the notifier serves the next one. The select
-// withdraws its armed waiters under the channel lock (withdraw), so after that nothing touches them.
+// withdraws its armed waiters under the channel lock and settles them (withdraw), so after that
+// nothing touches them.
 //
 // Thread-safety: every member may be called from any fiber or thread; `_locked` members need the
 // channel lock (their Guard argument proves it).
@@ -69,33 +70,6 @@ struct ChanWaiter : sync::Waiter {
 enum class Outcome : std::uint8_t { done, closed, not_ready };
 
 inline constexpr std::size_t kUnbounded = std::numeric_limits<std::size_t>::max();
-
-// Wakes: the wake-ups a channel operation collects under the channel lock, woken when it goes out
-// of scope (declare it before the Guard, so that happens after the unlock). It borrows this
-// thread's WakeList only when a notify needs one: a sync::WakeList on the stack of every call
-// costs 17 out-of-line Waker destructor calls, more than the rest of an uncontended send (perf,
-// W2/W4). The thread-local list is used only between a lock and the end of this object's scope,
-// with no suspension in between, so no pointer to thread-local state survives a fiber switch.
-class Wakes {
- public:
-  Wakes() noexcept = default;
-  Wakes(const Wakes&) = delete;
-  Wakes& operator=(const Wakes&) = delete;
-  ~Wakes() {
-    if (list_) list_->wake_all();
-  }
-  sync::WakeList& get() noexcept {
-    if (!list_) list_ = &thread_list();
-    return *list_;
-  }
-
- private:
-  static sync::WakeList& thread_list() noexcept {
-    thread_local sync::WakeList list;
-    return list;
-  }
-  sync::WakeList* list_ = nullptr;
-};
 
 template <class T>
 class ChannelState {
@@ -148,7 +122,7 @@ class ChannelState {
   SendResult<T> send(T&& v, Clock::time_point deadline, bool block) {
     std::optional<ChanWaiter> w;  // only a call that waits pays for a waiter (it owns a Waker)
     {
-      Wakes wakes;  // declared before the guard: woken after the lock is released
+      sync::WakeList wakes;  // declared before the guard: woken after the lock is released
       auto g = lock();
       switch (send_locked(g, v, nullptr, 0, wakes)) {
         case Outcome::done:
@@ -181,7 +155,7 @@ class ChannelState {
     std::optional<ChanWaiter> w;
     std::optional<T> slot;
     {
-      Wakes wakes;
+      sync::WakeList wakes;
       auto g = lock();
       switch (recv_locked(g, slot, nullptr, 0, wakes)) {
         case Outcome::done:
@@ -209,14 +183,14 @@ class ChannelState {
   // close: marks the channel closed and wakes every waiter: receivers get errc::closed (the
   // buffer is empty when they wait), senders get their values back. Idempotent.
   void close() noexcept {
-    Wakes wakes;
+    sync::WakeList wakes;
     auto g = lock();
     if (closed_) return;
     closed_ = true;
     closed_flag_.store(true, std::memory_order_release);  // pairs with is_closed()'s acquire
-    while (ChanWaiter* r = take_front(g, recvq_, wakes)) recvq_.notify(g, *r, kGrantClosed, wakes.get());
+    while (ChanWaiter* r = take_front(g, recvq_, wakes)) recvq_.notify(g, *r, kGrantClosed, wakes);
     auto g2 = sendq_.lock();
-    while (ChanWaiter* s = take_front(g2, sendq_, wakes)) sendq_.notify(g2, *s, kGrantClosed, wakes.get());
+    while (ChanWaiter* s = take_front(g2, sendq_, wakes)) sendq_.notify(g2, *s, kGrantClosed, wakes);
   }
 
   // --- the steps, under the channel lock; `self` is the polling select (nullptr for plain ops) ---
@@ -224,7 +198,7 @@ class ChannelState {
   // send_locked: closed -> closed; a receiver waiting -> hand v to it; room -> buffer v; else
   // not_ready. On done v has been moved from. When `self` is set, claims it for `index` before
   // delivering (the poll phase: uncontended, so the claim succeeds).
-  Outcome send_locked(const Guard& g, T& v, sched::SelectState* self, std::uint32_t index, Wakes& wakes) {
+  Outcome send_locked(const Guard& g, T& v, sched::SelectState* self, std::uint32_t index, sync::WakeList& wakes) {
     if (closed_) {
       claim_self(self, index);
       return Outcome::closed;
@@ -232,7 +206,7 @@ class ChannelState {
     if (ChanWaiter* r = take_front(g, recvq_, wakes)) {
       claim_self(self, index);
       static_cast<std::optional<T>*>(r->data)->emplace(std::move(v));
-      recvq_.notify(g, *r, kGrantValue, wakes.get());
+      recvq_.notify(g, *r, kGrantValue, wakes);
       return Outcome::done;
     }
     if (buf_.size() < cap_) {
@@ -246,7 +220,7 @@ class ChannelState {
   // recv_locked: a buffered value -> take it (and refill from the oldest waiting sender); capacity
   // 0 and a sender waiting -> take its value; closed -> closed; else not_ready.
   Outcome recv_locked(const Guard&, std::optional<T>& out, sched::SelectState* self, std::uint32_t index,
-                      Wakes& wakes) {
+                      sync::WakeList& wakes) {
     if (!buf_.empty()) {
       claim_self(self, index);
       const bool was_full = buf_.size() == cap_;
@@ -255,7 +229,7 @@ class ChannelState {
         auto g2 = sendq_.lock();
         if (ChanWaiter* s = take_front(g2, sendq_, wakes)) {
           buf_.push(std::move(*static_cast<T*>(s->data)));
-          sendq_.notify(g2, *s, kGrantValue, wakes.get());
+          sendq_.notify(g2, *s, kGrantValue, wakes);
         }
       }
       return Outcome::done;
@@ -265,7 +239,7 @@ class ChannelState {
       if (ChanWaiter* s = take_front(g2, sendq_, wakes)) {
         claim_self(self, index);
         out.emplace(std::move(*static_cast<T*>(s->data)));
-        sendq_.notify(g2, *s, kGrantValue, wakes.get());
+        sendq_.notify(g2, *s, kGrantValue, wakes);
         return Outcome::done;
       }
     }
@@ -290,19 +264,24 @@ class ChannelState {
     sendq_.push_back(g2, w);
   }
 
-  // withdraw: removes a select waiter if it is still queued. After it returns nobody touches `w`
-  // (whoever dequeued it did so under the channel lock, which this call takes).
+  // withdraw: removes a select waiter if it is still queued, and returns once nobody touches `w`
+  // any more: a notifier that dequeued it did so under the channel lock, which this call takes,
+  // and may still be waking it after that lock was released (WaitQueue::settle waits that out).
   void withdraw(ChanWaiter& w) noexcept {
-    Wakes wakes;  // wakes the select itself: a spurious permit, which park allows
-    auto g = lock();
-    if (!w.queued) return;
-    w.queued = false;
-    if (w.in_sendq) {
-      auto g2 = sendq_.lock();
-      sendq_.notify(g2, w, kGrantLost, wakes.get());
-    } else {
-      recvq_.notify(g, w, kGrantLost, wakes.get());
+    {
+      sync::WakeList wakes;  // wakes the select itself: a spurious permit, which park allows
+      auto g = lock();
+      if (w.queued) {
+        w.queued = false;
+        if (w.in_sendq) {
+          auto g2 = sendq_.lock();
+          sendq_.notify(g2, w, kGrantLost, wakes);
+        } else {
+          recvq_.notify(g, w, kGrantLost, wakes);
+        }
+      }
     }
+    sync::WaitQueue::settle(w);
   }
 
   // held: the Guard of a select that holds the channel lock now (see SelectBranch::lock); the
@@ -319,13 +298,13 @@ class ChannelState {
   // take_front: the oldest waiter of q that may be served, or nullptr. A select waiter is claimed
   // for its branch first; one whose select was decided by another branch is dequeued (kGrantLost)
   // and skipped. The caller must notify the returned waiter before it releases the lock.
-  static ChanWaiter* take_front(const Guard& gq, sync::WaitQueue& q, Wakes& wakes) noexcept {
+  static ChanWaiter* take_front(const Guard& gq, sync::WaitQueue& q, sync::WakeList& wakes) noexcept {
     while (sync::Waiter* f = q.front(gq)) {
       auto* w = static_cast<ChanWaiter*>(f);
       if (!w->select) return w;
       w->queued = false;
       if (w->select->try_claim(w->index)) return w;
-      q.notify(gq, *w, kGrantLost, wakes.get());
+      q.notify(gq, *w, kGrantLost, wakes);
     }
     return nullptr;
   }
