@@ -143,11 +143,13 @@ Task* Worker::pop_local() {
   if (lifo_) {
     Task* t = lifo_;
     lifo_ = nullptr;
-    if (lifo_polls_ < kMaxLifoPolls) {
+    // Two fibers waking each other through the LIFO slot must not starve the queue; with the
+    // queue empty there is nobody to starve (the inbox and inject queue get their turn when the
+    // tick budget runs out), and the detour through it would only cost a push and a pop.
+    if (lifo_polls_ < kMaxLifoPolls || local_.empty()) {
       ++lifo_polls_;
       return t;
     }
-    // Two fibers waking each other through the LIFO slot must not starve the queue.
     schedule_back(t);
   }
   lifo_polls_ = 0;

@@ -27,7 +27,9 @@ namespace weft {
 
 namespace {
 using sync::cpu_relax;
-constexpr int kSpins = 32;
+// Spins before queuing. Contended (sync_bench, 8 fibers on 2 workers): 0 spins 21.6 M/s, 4-16
+// spins 40 M/s, 32 spins 35-38 M/s: longer spinning only steals the line from the holder.
+constexpr int kSpins = 8;
 }  // namespace
 
 Result<void> Mutex::lock_slow(sync::Clock::time_point deadline, bool cancellable) {
