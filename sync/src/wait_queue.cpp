@@ -63,7 +63,7 @@ void WaitQueue::push_back(const Guard&, Waiter& w) {
     head_ = &w;
   }
   tail_ = &w;
-  ++size_;
+  size_.store(size_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
 }
 
 void WaitQueue::push_front(const Guard&, Waiter& w) {
@@ -79,7 +79,7 @@ void WaitQueue::push_front(const Guard&, Waiter& w) {
     tail_ = &w;
   }
   head_ = &w;
-  ++size_;
+  size_.store(size_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
 }
 
 void WaitQueue::unlink(Waiter& w) noexcept {
@@ -96,7 +96,7 @@ void WaitQueue::unlink(Waiter& w) noexcept {
   }
   w.prev_ = w.next_ = nullptr;
   w.queued_ = false;
-  --size_;
+  size_.store(size_.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
 }
 
 void WaitQueue::notify(const Guard&, Waiter& w, std::uintptr_t grant, WakeList& wakes) noexcept {

@@ -189,12 +189,17 @@ class WaitQueue {
   // empty / front / size: the queue's state (under the lock).
   bool empty(const Guard&) const noexcept { return head_ == nullptr; }
   Waiter* front(const Guard&) const noexcept { return head_; }
-  std::size_t size(const Guard&) const noexcept { return size_; }
+  std::size_t size(const Guard&) const noexcept { return size_.load(std::memory_order_relaxed); }
   // waiters: a snapshot of the queue's length (takes the lock; for diagnostics and tests).
   std::size_t waiters() const noexcept {
     Guard g(const_cast<WaitQueue&>(*this));
-    return size_;
+    return size_.load(std::memory_order_relaxed);
   }
+  // empty_hint: whether the queue is empty, read without its lock. Exact about pushes when the
+  // caller's own locking excludes concurrent ones (a channel pushes senders only under the channel
+  // lock, which it holds when it asks); a concurrent removal can only make a "not empty" stale,
+  // which costs the caller a lock that finds nothing.
+  bool empty_hint() const noexcept { return size_.load(std::memory_order_relaxed) == 0; }
 
   // push_back: queues w at the tail with a Waker for the calling fiber or thread. Never blocks.
   void push_back(const Guard&, Waiter& w);
@@ -248,7 +253,7 @@ class WaitQueue {
   SpinLock lock_;
   Waiter* head_ = nullptr;
   Waiter* tail_ = nullptr;
-  std::size_t size_ = 0;
+  std::atomic<std::size_t> size_{0};  // written under the lock (plain load+store); see empty_hint
 };
 
 }  // namespace weft::sync

@@ -225,7 +225,10 @@ class ChannelState {
       claim_self(self, index);
       const bool was_full = buf_.size() == cap_;
       out.emplace(buf_.pop());
-      if (was_full) {
+      // Senders queue only under the channel lock, which we hold, so the hint is exact about
+      // them: a recv from a full ring with nobody waiting to refill it (a pipeline stage reading
+      // the batch its upstream left) skips the second lock.
+      if (was_full && !sendq_.empty_hint()) {
         auto g2 = sendq_.lock();
         if (ChanWaiter* s = take_front(g2, sendq_, wakes)) {
           buf_.push(std::move(*static_cast<T*>(s->data)));
@@ -234,7 +237,7 @@ class ChannelState {
       }
       return Outcome::done;
     }
-    if (cap_ == 0) {
+    if (cap_ == 0 && !sendq_.empty_hint()) {
       auto g2 = sendq_.lock();
       if (ChanWaiter* s = take_front(g2, sendq_, wakes)) {
         claim_self(self, index);
