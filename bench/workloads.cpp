@@ -14,6 +14,9 @@
 //               5,000,000 u64 items, sum checked; items/s, on 1 and 2 workers
 //   w4_fanin    8 producers x 1,000,000 items into one capacity-1024 channel, 1 consumer, sum
 //               checked; items/s, on 1 and 2 workers
+//   mutex_contended  8 fibers on 2 workers each take a weft::Mutex 200,000 times to increment a
+//               shared counter (checked); lock/unlock pairs per second (Go: sync.Mutex at
+//               GOMAXPROCS(2); Tokio: tokio::sync::Mutex on 2 workers; bench/sync_bench has std::mutex)
 //   w7_nop      32 fibers on one worker issue NOPs through weft vs a raw liburing loop that
 //               submits batches of 32 (bench/baseline); ops/s, io_uring_enter calls per op
 //   w7_flags    the ring setup flag sets side by side, one worker each: w7_nop's NOP throughput
@@ -246,6 +249,31 @@ void w4_fanin() {
   }
 }
 
+void mutex_contended() {
+  constexpr int kTasks = 8;
+  constexpr long kPerTask = 200'000;
+  weft::Runtime rt{weft::Config{.workers = 2}};
+  const double rate = best_of(3, [&] {
+    weft::Mutex m;
+    long counter = 0;
+    const auto t0 = Clock::now();
+    std::vector<weft::JoinHandle<void>> tasks;
+    for (int t = 0; t < kTasks; ++t) {
+      tasks.push_back(rt.spawn([&] {
+        for (long i = 0; i < kPerTask; ++i) {
+          std::scoped_lock lock(m);
+          ++counter;
+        }
+      }));
+    }
+    for (auto& t : tasks) t.join();
+    const double s = seconds_since(t0);
+    check_sum("mutex_contended", static_cast<std::uint64_t>(counter), kTasks * kPerTask);
+    return kTasks * kPerTask / s;
+  }, true);
+  line("mutex_contended", weft_w(2), "ops_per_s", rate, "ops/s");
+}
+
 struct Workload {
   const char* name;
   void (*run)();
@@ -329,6 +357,7 @@ constexpr Workload kWorkloads[] = {
     {"w2_pingpong", w2_pingpong},
     {"w3_pipeline", w3_pipeline},
     {"w4_fanin", w4_fanin},
+    {"mutex_contended", mutex_contended},
     {"w7_nop", w7_nop},
     {"w7_flags", w7_flags},
 };

@@ -187,9 +187,39 @@ func w4FanIn() {
 	}
 }
 
+// mutex_contended: 8 goroutines at GOMAXPROCS(2) each take a sync.Mutex 200,000 times to
+// increment a shared counter.
+func mutexContended() {
+	const tasks = 8
+	const perTask = 200_000
+	runtime.GOMAXPROCS(2)
+	rate := bestOf(3, true, func() float64 {
+		var m sync.Mutex
+		var counter uint64
+		var wg sync.WaitGroup
+		t0 := time.Now()
+		wg.Add(tasks)
+		for t := 0; t < tasks; t++ {
+			go func() {
+				for i := 0; i < perTask; i++ {
+					m.Lock()
+					counter++
+					m.Unlock()
+				}
+				wg.Done()
+			}()
+		}
+		wg.Wait()
+		s := time.Since(t0).Seconds()
+		checkSum("mutex_contended", counter, tasks*perTask)
+		return tasks * perTask / s
+	})
+	line("mutex_contended", "go-p2", "ops_per_s", rate, "ops/s")
+}
+
 func main() {
 	workloads := map[string]func(){"w1_spawn": w1Spawn, "yield_ping": yieldPing, "w2_pingpong": w2PingPong,
-		"w3_pipeline": w3Pipeline, "w4_fanin": w4FanIn}
+		"w3_pipeline": w3Pipeline, "w4_fanin": w4FanIn, "mutex_contended": mutexContended}
 	names := os.Args[1:]
 	if len(names) == 0 {
 		names = []string{"w1_spawn", "yield_ping", "w2_pingpong", "w3_pipeline", "w4_fanin"}
@@ -197,7 +227,7 @@ func main() {
 	for _, n := range names {
 		f, ok := workloads[n]
 		if !ok {
-			fmt.Fprintf(os.Stderr, "compare-go: unknown workload '%s'; known: w1_spawn yield_ping w2_pingpong w3_pipeline w4_fanin\n", n)
+			fmt.Fprintf(os.Stderr, "compare-go: unknown workload '%s'; known: w1_spawn yield_ping w2_pingpong w3_pipeline w4_fanin mutex_contended\n", n)
 			os.Exit(2)
 		}
 		f()

@@ -1,5 +1,5 @@
 //! Tokio counterparts of weft's bench/workloads.
-//! Usage: compare-tokio [w1_spawn|yield_ping|w2_pingpong|w3_pipeline|w4_fanin]... (all when none)
+//! Usage: compare-tokio [w1_spawn|yield_ping|w2_pingpong|w3_pipeline|w4_fanin|mutex_contended]... (all when none)
 //! Prints one line per result: <workload> <who> <metric>=<value> <unit>
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -223,6 +223,36 @@ fn w4_fanin() {
     }
 }
 
+/// mutex_contended: 8 tasks on 2 workers each take a tokio::sync::Mutex 200,000 times to
+/// increment a shared counter.
+fn mutex_contended() {
+    const TASKS: u64 = 8;
+    const PER_TASK: u64 = 200_000;
+    let rt = multi_thread(2);
+    let rate = best_of(3, true, || {
+        rt.block_on(async {
+            let m = std::sync::Arc::new(tokio::sync::Mutex::new(0u64));
+            let t0 = Instant::now();
+            let mut handles = Vec::new();
+            for _ in 0..TASKS {
+                let m = m.clone();
+                handles.push(tokio::spawn(async move {
+                    for _ in 0..PER_TASK {
+                        *m.lock().await += 1;
+                    }
+                }));
+            }
+            for h in handles {
+                h.await.expect("task panicked");
+            }
+            let s = t0.elapsed().as_secs_f64();
+            check_sum("mutex_contended", *m.lock().await, TASKS * PER_TASK);
+            (TASKS * PER_TASK) as f64 / s
+        })
+    });
+    line("mutex_contended", "tokio-w2", "ops_per_s", rate, "ops/s");
+}
+
 fn main() {
     let mut names: Vec<String> = std::env::args().skip(1).collect();
     if names.is_empty() {
@@ -235,8 +265,9 @@ fn main() {
             "w2_pingpong" => w2_pingpong(),
             "w3_pipeline" => w3_pipeline(),
             "w4_fanin" => w4_fanin(),
+            "mutex_contended" => mutex_contended(),
             _ => {
-                eprintln!("compare-tokio: unknown workload '{n}'; known: w1_spawn yield_ping w2_pingpong w3_pipeline w4_fanin");
+                eprintln!("compare-tokio: unknown workload '{n}'; known: w1_spawn yield_ping w2_pingpong w3_pipeline w4_fanin mutex_contended");
                 std::process::exit(2);
             }
         }
