@@ -6,6 +6,17 @@
 // it. user_data is the op's address with a tag in the low bits (IoOp is 8-byte aligned) saying which
 // of the three the CQE belongs to. Only the owner thread submits: a cancel from elsewhere is posted
 // (IoBackend::cancel) and queued by the owner.
+//
+// Wake-ups (unpark, from any thread). A read on the EventSource is always armed, so an eventfd
+// write always ends the owner's wait; that is how a plain thread wakes a ring. A thread that owns a
+// ring itself (owned_ring(), set by the constructor on the owner thread) instead queues an
+// IORING_OP_MSG_RING on its own ring, which posts a CQE tagged kWakeMsg into the target's CQ: that
+// ends the target's io_uring_enter wait (DEFER_TASKRUN included: the kernel queues it as the
+// target's task work and wakes the waiter) and saves the target re-arming a read. The waker's own
+// ring sees no CQE for it (IOSQE_CQE_SKIP_SUCCESS) unless it failed, and then the CQE names the
+// target (kTagWakeFailed) and its eventfd is written instead: no wake-up is lost. The MSG_RING is
+// submitted at once (io_uring_submit, which never reaps, so a wake-up sent from inside reap() is
+// safe): the waker may run fibers for a long while before its next io_uring_enter.
 #pragma once
 
 #include "io_op.hpp"
@@ -26,6 +37,8 @@ class UringDriver final : public IoBackend {
   // user_data tags in the low bits of an op's address.
   static constexpr std::uint64_t kTagMain = 0, kTagTimeout = 1, kTagCancel = 2, kTagMask = 7;
   static constexpr std::uint64_t kWakeRead = 1;  // the EventSource read (not an op address)
+  static constexpr std::uint64_t kWakeMsg = 2;   // a MSG_RING wake-up from another ring
+  static constexpr std::uint64_t kTagWakeFailed = 3;  // low bits of a failed MSG_RING: target | 3
 
   UringDriver(const UringOptions& options);  // throws std::system_error
   ~UringDriver() override;
@@ -44,6 +57,7 @@ class UringDriver final : public IoBackend {
   UringStats stats() const noexcept;
   sched::IoCounters io_counters() const noexcept override;
   unsigned setup_flags() const noexcept { return setup_flags_; }
+  int ring_fd() const noexcept { return ring_.ring_fd; }
 
  protected:
   // cancel_local: queues an ASYNC_CANCEL for `op` (its CQE releases the request's reference).
@@ -53,17 +67,25 @@ class UringDriver final : public IoBackend {
   void enter(bool wait, const __kernel_timespec* timeout);
   void reap();
   void arm_wake_read();
+  // send_wake: owner of this ring: submits a MSG_RING wake-up of `target`. False when it could not
+  // (SQ full, submit refused): the caller writes the eventfd instead.
+  bool send_wake(UringDriver& target) noexcept;
 
   io_uring ring_{};
   unsigned setup_flags_ = 0;
   sched::EventSource wake_;
   std::uint64_t wake_buf_ = 0;
   bool wake_armed_ = false;
+  bool msg_ring_ = false;  // options.msg_ring_wakeups and the kernel runs MSG_RING (probe)
   std::uint64_t outstanding_ = 0;  // op SQEs queued or in flight (not the wake-up read)
   // Written only by the owner thread with bump() (relaxed load+store, no locked instruction), so
   // Runtime::metrics() may read them from another thread.
-  std::atomic<std::uint64_t> enters_{0}, submitted_{0}, reaped_{0};
+  std::atomic<std::uint64_t> enters_{0}, submitted_{0}, reaped_{0}, msg_ring_wakes_{0};
 };
+
+// owned_ring: the ring the calling thread owns (created, and alone submits to), nullptr when it
+// owns none. Not inlined: a fiber must not keep a thread's value across a switch.
+UringDriver* owned_ring() noexcept;
 
 // current_uring: the ring of the worker running the calling fiber, nullptr elsewhere.
 inline UringDriver* current_uring() noexcept {
