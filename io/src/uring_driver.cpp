@@ -1,6 +1,7 @@
 #include "uring_driver.hpp"
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <span>
 #include <system_error>
@@ -68,6 +69,7 @@ UringDriver::UringDriver(const UringOptions& options) : IoBackend(&kUringKind) {
     if (rc != -EINVAL) break;  // EINVAL: flags this kernel lacks; anything else is final
   }
   if (rc != 0) throw std::system_error(-rc, std::system_category(), "weft: io_uring_setup");
+  max_in_flight_ = options.max_in_flight ? options.max_in_flight : UINT64_MAX;
   if (options.msg_ring_wakeups) {
     static const bool works = msg_ring_works(ring_);  // once per process
     msg_ring_ = works;
@@ -84,7 +86,52 @@ void UringDriver::reserve(unsigned n) {
   while (io_uring_sq_space_left(&ring_) < n) enter(false, nullptr);
 }
 
+void UringDriver::defer(Deferred& d) noexcept {
+  for (IoOp& op : d.ops) op.deferred = &d;
+  d.next = nullptr;
+  (deferred_tail_ ? deferred_tail_->next : deferred_head_) = &d;
+  deferred_tail_ = &d;
+  bump(waited_, d.ops.size());
+}
+
+void UringDriver::admit_deferred() {
+  if (admitting_) return;
+  admitting_ = true;
+  while (Deferred* d = deferred_head_) {
+    if (outstanding_ + d->slots > max_in_flight_ && outstanding_ != 0) break;
+    deferred_head_ = d->next;
+    if (!deferred_head_) deferred_tail_ = nullptr;
+    for (IoOp& op : d->ops) op.deferred = nullptr;  // from now on a cancel is an ASYNC_CANCEL
+    reserve(d->slots);  // all at once: a chain must not be split by a submit
+    for (unsigned i = 0; i < d->slots; ++i) *sqe() = d->sqes[i];
+    note_queued(d->slots);
+  }
+  admitting_ = false;
+}
+
+void UringDriver::cancel_deferred(Deferred& d) noexcept {
+  Deferred** p = &deferred_head_;
+  Deferred* prev = nullptr;
+  while (*p != &d) {
+    prev = *p;
+    p = &(*p)->next;
+  }
+  *p = d.next;
+  if (deferred_tail_ == &d) deferred_tail_ = prev;
+  // Each op drops the references of its SQEs that will now never exist. The caller still holds
+  // its cancel request's reference, so the unit (on the fiber's stack) outlives this loop.
+  for (IoOp& op : d.ops) {
+    op.deferred = nullptr;
+    op.res = -ECANCELED;
+    release_refs(op, &op == d.timed ? 2 : 1);
+  }
+}
+
 void UringDriver::cancel_local(IoOp& op) {
+  if (op.deferred) {  // still waiting for room: it never reaches the kernel
+    cancel_deferred(*op.deferred);
+    return release_refs(op, 1);  // the cancel request's reference
+  }
   reserve(1);
   io_uring_sqe* s = sqe();
   io_uring_prep_cancel64(s, reinterpret_cast<std::uint64_t>(&op) | kTagMain, 0);
@@ -120,6 +167,7 @@ void UringDriver::enter(bool wait, const __kernel_timespec* timeout) {
     throw std::system_error(-rc, std::system_category(), "weft: io_uring_enter");
   }
   reap();
+  if (deferred_head_) admit_deferred();
 }
 
 void UringDriver::reap() {
@@ -203,6 +251,7 @@ UringStats UringDriver::stats() const noexcept {
                     .sqes_submitted = submitted_.load(std::memory_order_relaxed),
                     .cqes_reaped = reaped_.load(std::memory_order_relaxed),
                     .msg_ring_wakes = msg_ring_wakes_.load(std::memory_order_relaxed),
+                    .waited_for_room = waited_.load(std::memory_order_relaxed),
                     .setup_flags = setup_flags_,
                     .msg_ring_wakeups = msg_ring_};
 }

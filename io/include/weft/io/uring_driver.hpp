@@ -36,6 +36,14 @@ struct UringOptions {
   // kernel allows it (probed once per process). false: always the eventfd (for measuring the two
   // against each other, bench/workloads w8_wake). Plain threads always use the eventfd.
   bool msg_ring_wakeups = true;
+  // max_in_flight: operations' SQEs (an op, its linked timeout) queued or in flight on the ring at
+  // once; 0: no cap. An operation that would exceed it waits, first come first served, until
+  // completions make room: it never fails for it. (A linked chain bigger than the cap runs alone
+  // once the ring is empty.) Beware: an op that waits on a peer (a read on an idle connection)
+  // holds its place indefinitely, so a cap below the number of such ops stalls the ring's other
+  // operations, e.g. the accept that would bring the data; hence no cap by default (the kernel
+  // keeps CQEs that overflow the CQ, and the ring reaps and retries). Tests shrink it.
+  unsigned max_in_flight = 0;
 };
 
 // make_uring_driver: sets up a ring, trying SINGLE_ISSUER|DEFER_TASKRUN|COOP_TASKRUN, then weaker
@@ -50,6 +58,7 @@ struct UringStats {
   std::uint64_t sqes_submitted = 0;  // SQEs handed to the kernel
   std::uint64_t cqes_reaped = 0;     // completions processed
   std::uint64_t msg_ring_wakes = 0;  // wake-ups this ring sent to another ring with MSG_RING
+  std::uint64_t waited_for_room = 0;  // operations that waited for the in-flight cap
   unsigned setup_flags = 0;          // the IORING_SETUP_* flags the ring got
   bool msg_ring_wakeups = false;     // this ring sends and takes MSG_RING wake-ups (option and probe)
 };
