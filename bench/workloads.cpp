@@ -22,6 +22,9 @@
 //   w7_flags    the ring setup flag sets side by side, one worker each: w7_nop's NOP throughput
 //               and enters per op, and a pipe ping-pong between two fibers (ns per round trip:
 //               latency, a completion per wait)
+//   w8_wake     cross-ring wake-ups, IORING_OP_MSG_RING vs the eventfd in the same run: two
+//               threads that each own a ring wake each other in turn (ns per wake, syscalls per
+//               wake), and w2_pingpong on 2 workers with each
 #include "baseline/raw_nop.hpp"
 #include "baseline/raw_switch.hpp"
 
@@ -40,6 +43,8 @@
 #include <cstdio>
 #include <cstring>
 #include <functional>
+#include <latch>
+#include <thread>
 #include <optional>
 #include <system_error>
 #include <string>
@@ -351,6 +356,101 @@ void w7_flags() {
   }
 }
 
+// w8_wake: what a wake-up between two ring-owning threads costs with each mechanism. Two threads
+// take turns: bump `turn`, unpark the other, park until the turn comes back (park() may return
+// early; the loop re-checks). Syscalls per wake: every io_uring_enter of both rings, plus one
+// eventfd write per wake-up sent that way (UringDriver::unpark writes once per call).
+void w8_wake() {
+  constexpr int kRounds = 200'000;
+  struct Result {
+    double ns_per_wake = 0, syscalls_per_wake = 0;
+  };
+  auto ring_pair = [](bool msg_ring) {
+    const weft::io::UringOptions o{.msg_ring_wakeups = msg_ring};
+    auto a = weft::io::make_uring_driver(o);
+    std::unique_ptr<weft::sched::Driver> b;
+    std::latch b_ready(1);
+    std::atomic<int> turn{0};
+    const auto forever = Clock::time_point::max();
+    std::thread tb([&] {
+      b = weft::io::make_uring_driver(o);
+      b_ready.count_down();
+      for (int i = 0; i < kRounds; ++i) {
+        while (turn.load(std::memory_order_acquire) != 2 * i + 1) b->park(forever);
+        turn.store(2 * i + 2, std::memory_order_release);
+        a->unpark();
+      }
+    });
+    b_ready.wait();
+    const auto sa = weft::io::uring_stats(*a), sb = weft::io::uring_stats(*b);
+    const auto t0 = Clock::now();
+    for (int i = 0; i < kRounds; ++i) {
+      turn.store(2 * i + 1, std::memory_order_release);
+      b->unpark();
+      while (turn.load(std::memory_order_acquire) != 2 * i + 2) a->park(forever);
+    }
+    const double s = seconds_since(t0);
+    tb.join();
+    const auto ea = weft::io::uring_stats(*a), eb = weft::io::uring_stats(*b);
+    const double wakes = 2.0 * kRounds;
+    const double msg = static_cast<double>(ea.msg_ring_wakes - sa.msg_ring_wakes + eb.msg_ring_wakes - sb.msg_ring_wakes);
+    const double enters = static_cast<double>(ea.enters - sa.enters + eb.enters - sb.enters);
+    return Result{s * 1e9 / wakes, (enters + (wakes - msg)) / wakes};
+  };
+  Result r[2];
+  for (int rep = 0; rep < 3; ++rep) {  // alternating, best of 3 each: the machine is shared
+    for (bool msg_ring : {false, true}) {
+      const Result x = ring_pair(msg_ring);
+      Result& best = r[msg_ring];
+      if (rep == 0 || x.ns_per_wake < best.ns_per_wake) best = x;
+    }
+  }
+  if (!weft::io::uring_stats(*weft::io::make_uring_driver({})).msg_ring_wakeups) {
+    std::printf("# w8_wake: IORING_OP_MSG_RING unavailable here: both rows are the eventfd\n");
+  }
+  for (bool msg_ring : {false, true}) {
+    const char* who = msg_ring ? "rings-msg_ring" : "rings-eventfd";
+    line("w8_wake", who, "ns_per_wake", r[msg_ring].ns_per_wake, "ns");
+    line("w8_wake", who, "syscalls_per_wake", r[msg_ring].syscalls_per_wake, "calls");
+  }
+  line("w8_wake", "rings-msg_ring", "ratio_to_eventfd", r[1].ns_per_wake / r[0].ns_per_wake, "x");
+
+  // The same wake-ups inside the runtime: w2_pingpong on two workers (the fibers meet on one
+  // worker or two; the idle worker is woken whenever work queues up behind the running one).
+  constexpr int kRoundTrips = 200'000;
+  double ns[2] = {0, 0};
+  for (int rep = 0; rep < 3; ++rep) {
+    for (bool msg_ring : {false, true}) {
+      weft::sched::Scheduler::Options o;
+      o.workers = 2;
+      o.driver_factory = [msg_ring](unsigned) {
+        return weft::io::make_uring_driver({.msg_ring_wakeups = msg_ring});
+      };
+      weft::sched::Scheduler sched(o);
+      const double v = weft::detail::spawn_on(sched, {}, [&] {
+        auto [ping_tx, ping_rx] = weft::make_channel<std::uint64_t>(1);
+        auto [pong_tx, pong_rx] = weft::make_channel<std::uint64_t>(1);
+        const auto t0 = Clock::now();
+        auto ponger = weft::spawn([ping_rx = std::move(ping_rx), pong_tx = std::move(pong_tx)] {
+          for (int i = 0; i < kRoundTrips; ++i) pong_tx.send(ping_rx.recv().value() + 1).value();
+        });
+        std::uint64_t token = 0;
+        for (int i = 0; i < kRoundTrips; ++i) {
+          ping_tx.send(token).value();
+          token = pong_rx.recv().value();
+        }
+        ponger.join();
+        check_sum("w8_wake", token, kRoundTrips);
+        return seconds_since(t0) * 1e9 / kRoundTrips;
+      }).join();
+      ns[msg_ring] = rep == 0 ? v : std::min(ns[msg_ring], v);
+    }
+  }
+  line("w8_wake", "w2_pingpong-eventfd", "ns_per_rt", ns[0], "ns");
+  line("w8_wake", "w2_pingpong-msg_ring", "ns_per_rt", ns[1], "ns");
+  line("w8_wake", "w2_pingpong-msg_ring", "ratio_to_eventfd", ns[1] / ns[0], "x");
+}
+
 constexpr Workload kWorkloads[] = {
     {"w1_spawn", w1_spawn},
     {"yield_ping", yield_ping},
@@ -360,6 +460,7 @@ constexpr Workload kWorkloads[] = {
     {"mutex_contended", mutex_contended},
     {"w7_nop", w7_nop},
     {"w7_flags", w7_flags},
+    {"w8_wake", w8_wake},
 };
 
 }  // namespace

@@ -33,6 +33,7 @@
 namespace weft::io {
 
 class IoBackend;
+struct Deferred;
 
 struct IoOp {
   sched::Task* task = nullptr;
@@ -44,6 +45,8 @@ struct IoOp {
   IoBackend* backend = nullptr;
   // io_uring: the absolute deadline its linked timeout reads.
   __kernel_timespec deadline{};
+  // io_uring: the unit it waits in for room under the ring's in-flight cap (owner thread only).
+  Deferred* deferred = nullptr;
   // epoll: the readiness wait, owned by the backend's thread while `waiting`.
   int fd = -1;
   std::uint32_t events = 0;

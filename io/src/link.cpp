@@ -11,6 +11,7 @@
 #include "uring_driver.hpp"
 
 #include <array>
+#include <memory>
 
 namespace weft::io {
 namespace {
@@ -71,29 +72,44 @@ void run_chain(std::span<const Op> ops, std::span<Result<std::size_t>> out, Link
   std::array<IoOp, kMaxChain> uops;
   const std::size_t n = ops.size();
   const bool timed = deadline != std::chrono::steady_clock::time_point::max();
+  const unsigned slots = static_cast<unsigned>(n + (timed ? 1 : 0));
   const unsigned link_flag = mode == LinkMode::hard ? IOSQE_IO_HARDLINK : IOSQE_IO_LINK;
-  ring->reserve(static_cast<unsigned>(n + (timed ? 1 : 0)));  // one chain must not be split
-  for (std::size_t i = 0; i < n; ++i) {
-    IoOp& u = uops[i];
-    u.task = self;
-    u.backend = ring;
-    u.pending.store(1, std::memory_order_relaxed);
-    io_uring_sqe* s = ring->sqe();
-    prep_op(s, ops[i]);
-    io_uring_sqe_set_data64(s, reinterpret_cast<std::uint64_t>(&u) | UringDriver::kTagMain);
-    if (i + 1 < n || timed) s->flags |= link_flag;
+  // fill: the chain's SQEs, each from next(): the ring's, or images while it waits for room.
+  auto fill = [&](auto next) {
+    for (std::size_t i = 0; i < n; ++i) {
+      IoOp& u = uops[i];
+      u.task = self;
+      u.backend = ring;
+      u.pending.store(1, std::memory_order_relaxed);
+      io_uring_sqe* s = next();
+      prep_op(s, ops[i]);
+      io_uring_sqe_set_data64(s, reinterpret_cast<std::uint64_t>(&u) | UringDriver::kTagMain);
+      if (i + 1 < n || timed) s->flags |= link_flag;
+    }
+    if (timed) {
+      IoOp& last = uops[n - 1];
+      const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline.time_since_epoch()).count();
+      last.deadline = __kernel_timespec{ns / 1'000'000'000, ns % 1'000'000'000};
+      io_uring_sqe* t = next();
+      io_uring_prep_link_timeout(t, &last.deadline, IORING_TIMEOUT_ABS);
+      io_uring_sqe_set_data64(t, reinterpret_cast<std::uint64_t>(&last) | UringDriver::kTagTimeout);
+      last.pending.store(2, std::memory_order_relaxed);
+    }
+  };
+  if (ring->has_room(slots)) {
+    ring->reserve(slots);  // one chain must not be split
+    fill([ring] { return ring->sqe(); });
+    ring->note_queued(slots);
+    wait_for_completion(std::span(uops.data(), n), self);
+  } else {
+    auto images = std::make_unique<SqeImages<kMaxChain + 1>>();  // 4 KiB: off the fiber's stack
+    fill([&images] { return images->next(); });
+    Deferred d{.ops = std::span(uops.data(), n), .sqes = images->data(), .slots = slots,
+               .timed = timed ? &uops[n - 1] : nullptr};
+    ring->defer(d);
+    // The linked timeout starts when the chain reaches the kernel; until then the fiber keeps it.
+    wait_for_completion(std::span(uops.data(), n), self, deadline);
   }
-  if (timed) {
-    IoOp& last = uops[n - 1];
-    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline.time_since_epoch()).count();
-    last.deadline = __kernel_timespec{ns / 1'000'000'000, ns % 1'000'000'000};
-    io_uring_sqe* t = ring->sqe();
-    io_uring_prep_link_timeout(t, &last.deadline, IORING_TIMEOUT_ABS);
-    io_uring_sqe_set_data64(t, reinterpret_cast<std::uint64_t>(&last) | UringDriver::kTagTimeout);
-    last.pending.store(2, std::memory_order_relaxed);
-  }
-  ring->note_queued(static_cast<unsigned>(n + (timed ? 1 : 0)));
-  wait_for_completion(std::span(uops.data(), n), self);
   for (std::size_t i = 0; i < n; ++i) {
     // In a soft chain, an op after a failure completes with -ECANCELED: the chain broke.
     out[i] = as_size(op_result(uops[i], /*cancelled_by_chain=*/mode == LinkMode::soft && i > 0));

@@ -22,28 +22,42 @@ constexpr auto kNoDeadline = Clock::time_point::max();
 
 unsigned clamp_len(std::size_t n) { return n > UINT_MAX ? UINT_MAX : static_cast<unsigned>(n); }
 
-// submit_uring: the op's SQE (and its linked timeout) on the worker's ring, then the wait.
+// submit_uring: the op's SQE (and its linked timeout) on the worker's ring, or, when the ring is at
+// its in-flight cap, in the ring's queue for room (uring_driver.hpp); then the wait.
 template <class Prep>
 Result<int> submit_uring(UringDriver& ring, Prep& prep, Clock::time_point deadline, sched::Task* self) {
   IoOp op;
   op.task = self;
   op.backend = &ring;
   const bool timed = deadline != kNoDeadline;
-  ring.reserve(timed ? 2 : 1);  // a linked pair must not be split by a submit in between
-  io_uring_sqe* s = ring.sqe();
-  prep(s);
-  io_uring_sqe_set_data64(s, reinterpret_cast<std::uint64_t>(&op) | UringDriver::kTagMain);
-  if (timed) {
+  const unsigned slots = timed ? 2 : 1;
+  op.pending.store(static_cast<int>(slots), std::memory_order_relaxed);
+  auto fill = [&](io_uring_sqe* s, io_uring_sqe* t) {
+    prep(s);
+    io_uring_sqe_set_data64(s, reinterpret_cast<std::uint64_t>(&op) | UringDriver::kTagMain);
+    if (!timed) return;
     s->flags |= IOSQE_IO_LINK;
     const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline.time_since_epoch()).count();
     op.deadline = __kernel_timespec{ns / 1'000'000'000, ns % 1'000'000'000};
-    io_uring_sqe* t = ring.sqe();
     io_uring_prep_link_timeout(t, &op.deadline, IORING_TIMEOUT_ABS);  // steady_clock = CLOCK_MONOTONIC
     io_uring_sqe_set_data64(t, reinterpret_cast<std::uint64_t>(&op) | UringDriver::kTagTimeout);
+  };
+  if (ring.has_room(slots)) {
+    ring.reserve(slots);  // a linked pair must not be split by a submit in between
+    io_uring_sqe* s = ring.sqe();
+    fill(s, timed ? ring.sqe() : nullptr);
+    ring.note_queued(slots);
+    wait_for_completion(std::span(&op, 1), self);
+    return op_result(op);
   }
-  op.pending.store(timed ? 2 : 1, std::memory_order_relaxed);
-  ring.note_queued(timed ? 2 : 1);
-  wait_for_completion(std::span(&op, 1), self);
+  SqeImages<2> images;
+  io_uring_sqe* s = images.next();
+  fill(s, timed ? images.next() : nullptr);
+  Deferred d{.ops = std::span(&op, 1), .sqes = images.data(), .slots = slots, .timed = timed ? &op : nullptr};
+  ring.defer(d);
+  // The linked timeout only starts once the SQEs reach the kernel: the fiber keeps the deadline
+  // meanwhile (when it passes first, the cancel takes the op out of the queue).
+  wait_for_completion(std::span(&op, 1), self, deadline);
   return op_result(op);
 }
 

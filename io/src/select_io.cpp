@@ -25,6 +25,7 @@ struct IoBranchOp {
   bool armed = false;
   bool readiness_only = false;  // epoll: the fd became ready; the operation itself has not run
   std::error_code early;       // failed before it could start (outside a fiber, no backend)
+  Deferred deferred;           // io_uring: waiting for room under the ring's in-flight cap
   // The SQE both backends run. Raw storage: io_uring_sqe ends in a flexible array member, which
   // ISO C++ does not allow as a member of another struct.
   alignas(io_uring_sqe) std::byte sqe_bytes[sizeof(io_uring_sqe)]{};
@@ -93,11 +94,14 @@ void io_branch_arm(IoBranchOp& b, sched::SelectState& sel, std::uint32_t index) 
   }
   if (UringDriver* ring = current_uring()) {
     b.op.backend = ring;
-    ring->reserve(1);
-    io_uring_sqe* s = ring->sqe();
-    *s = b.sqe();
-    io_uring_sqe_set_data64(s, reinterpret_cast<std::uint64_t>(&b.op) | UringDriver::kTagMain);
     b.op.pending.store(1, std::memory_order_relaxed);
+    io_uring_sqe_set_data64(&b.sqe(), reinterpret_cast<std::uint64_t>(&b.op) | UringDriver::kTagMain);
+    if (!ring->has_room(1)) {
+      b.deferred = Deferred{.ops = std::span(&b.op, 1), .sqes = &b.sqe(), .slots = 1};
+      return ring->defer(b.deferred);  // disarming takes it out of the queue
+    }
+    ring->reserve(1);
+    *ring->sqe() = b.sqe();
     ring->note_queued(1);
     return;
   }

@@ -1,6 +1,7 @@
 #include "uring_driver.hpp"
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <span>
 #include <system_error>
@@ -14,7 +15,34 @@ __kernel_timespec to_timespec(std::chrono::nanoseconds ns) {
                            static_cast<long long>(ns.count() % 1'000'000'000)};
 }
 
+thread_local UringDriver* t_owned_ring = nullptr;  // see owned_ring()
+
+// msg_ring_works: whether this kernel runs IORING_OP_MSG_RING (5.18+; a ring restricted with
+// IORING_REGISTER_RESTRICTIONS refuses it): one message from `ring` to itself, on the fresh ring
+// (nothing else is in flight on it, so every CQE seen here is the probe's).
+bool msg_ring_works(io_uring& ring) {
+  constexpr std::uint64_t kProbe = 4;  // the sender's CQE; never an op address (0 | tag 4)
+  io_uring_sqe* s = io_uring_get_sqe(&ring);
+  io_uring_prep_msg_ring(s, ring.ring_fd, 0, UringDriver::kWakeMsg, 0);
+  io_uring_sqe_set_data64(s, kProbe);
+  if (io_uring_submit(&ring) != 1) return false;
+  for (;;) {
+    io_uring_cqe* cqe = nullptr;
+    if (io_uring_wait_cqe(&ring, &cqe) != 0) return false;
+    const std::uint64_t data = cqe->user_data;
+    const int res = cqe->res;
+    io_uring_cqe_seen(&ring, cqe);
+    if (data == kProbe) return res >= 0;  // else the message itself (it may come first)
+  }
+}
+
 }  // namespace
+
+UringDriver* owned_ring() noexcept {
+  UringDriver* r = t_owned_ring;
+  asm volatile("" : "+r"(r));  // no caching of the thread-local across calls
+  return r;
+}
 
 UringDriver::UringDriver(const UringOptions& options) : IoBackend(&kUringKind) {
   // Strongest first: one submitter thread (SINGLE_ISSUER), completions processed only when this
@@ -41,15 +69,69 @@ UringDriver::UringDriver(const UringOptions& options) : IoBackend(&kUringKind) {
     if (rc != -EINVAL) break;  // EINVAL: flags this kernel lacks; anything else is final
   }
   if (rc != 0) throw std::system_error(-rc, std::system_category(), "weft: io_uring_setup");
+  max_in_flight_ = options.max_in_flight ? options.max_in_flight : UINT64_MAX;
+  if (options.msg_ring_wakeups) {
+    static const bool works = msg_ring_works(ring_);  // once per process
+    msg_ring_ = works;
+  }
+  t_owned_ring = this;
 }
 
-UringDriver::~UringDriver() { io_uring_queue_exit(&ring_); }
+UringDriver::~UringDriver() {
+  if (t_owned_ring == this) t_owned_ring = nullptr;  // a worker's ring outlives its thread: no-op
+  io_uring_queue_exit(&ring_);
+}
 
 void UringDriver::reserve(unsigned n) {
   while (io_uring_sq_space_left(&ring_) < n) enter(false, nullptr);
 }
 
+void UringDriver::defer(Deferred& d) noexcept {
+  for (IoOp& op : d.ops) op.deferred = &d;
+  d.next = nullptr;
+  (deferred_tail_ ? deferred_tail_->next : deferred_head_) = &d;
+  deferred_tail_ = &d;
+  bump(waited_, d.ops.size());
+}
+
+void UringDriver::admit_deferred() {
+  if (admitting_) return;
+  admitting_ = true;
+  while (Deferred* d = deferred_head_) {
+    if (outstanding_ + d->slots > max_in_flight_ && outstanding_ != 0) break;
+    deferred_head_ = d->next;
+    if (!deferred_head_) deferred_tail_ = nullptr;
+    for (IoOp& op : d->ops) op.deferred = nullptr;  // from now on a cancel is an ASYNC_CANCEL
+    reserve(d->slots);  // all at once: a chain must not be split by a submit
+    for (unsigned i = 0; i < d->slots; ++i) *sqe() = d->sqes[i];
+    note_queued(d->slots);
+  }
+  admitting_ = false;
+}
+
+void UringDriver::cancel_deferred(Deferred& d) noexcept {
+  Deferred** p = &deferred_head_;
+  Deferred* prev = nullptr;
+  while (*p != &d) {
+    prev = *p;
+    p = &(*p)->next;
+  }
+  *p = d.next;
+  if (deferred_tail_ == &d) deferred_tail_ = prev;
+  // Each op drops the references of its SQEs that will now never exist. The caller still holds
+  // its cancel request's reference, so the unit (on the fiber's stack) outlives this loop.
+  for (IoOp& op : d.ops) {
+    op.deferred = nullptr;
+    op.res = -ECANCELED;
+    release_refs(op, &op == d.timed ? 2 : 1);
+  }
+}
+
 void UringDriver::cancel_local(IoOp& op) {
+  if (op.deferred) {  // still waiting for room: it never reaches the kernel
+    cancel_deferred(*op.deferred);
+    return release_refs(op, 1);  // the cancel request's reference
+  }
   reserve(1);
   io_uring_sqe* s = sqe();
   io_uring_prep_cancel64(s, reinterpret_cast<std::uint64_t>(&op) | kTagMain, 0);
@@ -85,6 +167,7 @@ void UringDriver::enter(bool wait, const __kernel_timespec* timeout) {
     throw std::system_error(-rc, std::system_category(), "weft: io_uring_enter");
   }
   reap();
+  if (deferred_head_) admit_deferred();
 }
 
 void UringDriver::reap() {
@@ -95,6 +178,13 @@ void UringDriver::reap() {
     const std::uint64_t data = cqe->user_data;
     if (data == kWakeRead) {
       wake_armed_ = false;
+      continue;
+    }
+    if (data == kWakeMsg) continue;  // woken by another ring: the worker loop looks for work
+    if ((data & kTagMask) == kTagWakeFailed) {
+      // Our MSG_RING to that ring failed (an error CQE, e.g. its ring went away): the eventfd
+      // then. Rings live as long as their Scheduler, and so does every ring that wakes them.
+      reinterpret_cast<UringDriver*>(data & ~kTagMask)->wake_.notify();
       continue;
     }
     --outstanding_;
@@ -126,7 +216,28 @@ void UringDriver::park(std::chrono::steady_clock::time_point deadline) {
   }
 }
 
-void UringDriver::unpark() noexcept { wake_.notify(); }
+void UringDriver::unpark() noexcept {
+  if (msg_ring_) {
+    UringDriver* from = owned_ring();
+    if (from && from->msg_ring_ && from->send_wake(*this)) return;
+  }
+  wake_.notify();
+}
+
+bool UringDriver::send_wake(UringDriver& target) noexcept {
+  io_uring_sqe* s = io_uring_get_sqe(&ring_);
+  if (!s) return false;  // SQ full (rare): making room would mean reaping, maybe inside reap()
+  io_uring_prep_msg_ring(s, target.ring_fd(), 0, kWakeMsg, 0);
+  s->flags |= IOSQE_CQE_SKIP_SUCCESS;
+  io_uring_sqe_set_data64(s, reinterpret_cast<std::uint64_t>(&target) | kTagWakeFailed);
+  const unsigned queued = io_uring_sq_ready(&ring_);
+  const int rc = io_uring_submit(&ring_);  // never reaps: safe from inside reap()
+  bump(enters_);
+  bump(submitted_, queued - io_uring_sq_ready(&ring_));
+  if (rc < 0) return false;  // EBUSY etc.: the SQE stays queued and goes with the next enter
+  bump(msg_ring_wakes_);
+  return true;
+}
 
 void UringDriver::poll() {
   drain_posted_cancels();
@@ -136,8 +247,13 @@ void UringDriver::poll() {
 }
 
 UringStats UringDriver::stats() const noexcept {
-  return UringStats{enters_.load(std::memory_order_relaxed), submitted_.load(std::memory_order_relaxed),
-                    reaped_.load(std::memory_order_relaxed), setup_flags_};
+  return UringStats{.enters = enters_.load(std::memory_order_relaxed),
+                    .sqes_submitted = submitted_.load(std::memory_order_relaxed),
+                    .cqes_reaped = reaped_.load(std::memory_order_relaxed),
+                    .msg_ring_wakes = msg_ring_wakes_.load(std::memory_order_relaxed),
+                    .waited_for_room = waited_.load(std::memory_order_relaxed),
+                    .setup_flags = setup_flags_,
+                    .msg_ring_wakeups = msg_ring_};
 }
 
 sched::IoCounters UringDriver::io_counters() const noexcept {
@@ -152,6 +268,10 @@ std::unique_ptr<sched::Driver> make_uring_driver(const UringOptions& options) {
 UringStats current_uring_stats() noexcept {
   UringDriver* d = current_uring();
   return d ? d->stats() : UringStats{};
+}
+
+UringStats uring_stats(const sched::Driver& driver) noexcept {
+  return driver.kind() == &kUringKind ? static_cast<const UringDriver&>(driver).stats() : UringStats{};
 }
 
 }  // namespace weft::io

@@ -6,6 +6,26 @@
 // it. user_data is the op's address with a tag in the low bits (IoOp is 8-byte aligned) saying which
 // of the three the CQE belongs to. Only the owner thread submits: a cancel from elsewhere is posted
 // (IoBackend::cancel) and queued by the owner.
+//
+// Wake-ups (unpark, from any thread). A read on the EventSource is always armed, so an eventfd
+// write always ends the owner's wait; that is how a plain thread wakes a ring. A thread that owns a
+// ring itself (owned_ring(), set by the constructor on the owner thread) instead queues an
+// IORING_OP_MSG_RING on its own ring, which posts a CQE tagged kWakeMsg into the target's CQ: that
+// ends the target's io_uring_enter wait (DEFER_TASKRUN included: the kernel queues it as the
+// target's task work and wakes the waiter) and saves the target re-arming a read. The waker's own
+// ring sees no CQE for it (IOSQE_CQE_SKIP_SUCCESS) unless it failed, and then the CQE names the
+// target (kTagWakeFailed) and its eventfd is written instead: no wake-up is lost. The MSG_RING is
+// submitted at once (io_uring_submit, which never reaps, so a wake-up sent from inside reap() is
+// safe): the waker may run fibers for a long while before its next io_uring_enter.
+//
+// The in-flight cap. outstanding_ counts op SQEs queued or in flight; an op (or chain) whose SQEs
+// would take it over max_in_flight_, or that finds others already waiting, is not put in the ring:
+// its SQEs are written into images in a Deferred on the fiber's stack, queued FIFO, and the fiber
+// waits for its final completion as usual. Each op keeps the references its SQEs will hold, so the
+// protocol does not change: after every reap the owner moves the queue's head into the ring while
+// it fits (admit_deferred), and a cancel of a deferred op (cancel_local) unlinks its whole unit and
+// completes every op of it with -ECANCELED. Cancels themselves never wait (they free room), so the
+// cap may be passed by the cancels in flight. The owner thread alone touches the queue.
 #pragma once
 
 #include "io_op.hpp"
@@ -17,15 +37,45 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <new>
+#include <span>
 
 namespace weft::io {
+
+// Deferred: operations waiting for room under the in-flight cap, with their SQEs written out
+// (user_data, link flags and linked timeout included). On the waiting fiber's stack; see above.
+struct Deferred {
+  std::span<IoOp> ops;
+  const io_uring_sqe* sqes = nullptr;  // `slots` of them
+  unsigned slots = 0;
+  IoOp* timed = nullptr;               // the op whose linked timeout is among the SQEs, if any
+  Deferred* next = nullptr;
+};
+
+// SqeImages: storage for N SQEs outside the ring. Raw bytes: io_uring_sqe ends in a flexible array
+// member, which ISO C++ does not allow as an array element or member.
+template <unsigned N>
+struct SqeImages {
+  alignas(io_uring_sqe) std::byte bytes[N * sizeof(io_uring_sqe)];
+  unsigned used = 0;
+  io_uring_sqe* next() noexcept {
+    auto* s = std::launder(reinterpret_cast<io_uring_sqe*>(bytes + used++ * sizeof(io_uring_sqe)));
+    std::memset(static_cast<void*>(s), 0, sizeof *s);
+    return s;
+  }
+  const io_uring_sqe* data() const noexcept { return std::launder(reinterpret_cast<const io_uring_sqe*>(bytes)); }
+};
 
 class UringDriver final : public IoBackend {
  public:
   // user_data tags in the low bits of an op's address.
   static constexpr std::uint64_t kTagMain = 0, kTagTimeout = 1, kTagCancel = 2, kTagMask = 7;
   static constexpr std::uint64_t kWakeRead = 1;  // the EventSource read (not an op address)
+  static constexpr std::uint64_t kWakeMsg = 2;   // a MSG_RING wake-up from another ring
+  static constexpr std::uint64_t kTagWakeFailed = 3;  // low bits of a failed MSG_RING: target | 3
 
   UringDriver(const UringOptions& options);  // throws std::system_error
   ~UringDriver() override;
@@ -39,11 +89,19 @@ class UringDriver final : public IoBackend {
   io_uring_sqe* sqe() noexcept { return io_uring_get_sqe(&ring_); }
   // owner: counts SQEs the op layer queued (they complete as CQEs that reap() counts back).
   void note_queued(unsigned n) noexcept { outstanding_ += n; }
+  // owner: whether `n` more op SQEs may go into the ring now: under the cap with nobody waiting
+  // ahead (else defer them). A unit bigger than the cap fits an empty ring.
+  bool has_room(unsigned n) const noexcept {
+    return !deferred_head_ && (outstanding_ + n <= max_in_flight_ || outstanding_ == 0);
+  }
+  // owner: queues `d` (its ops' references already counted) until room frees; see above.
+  void defer(Deferred& d) noexcept;
 
   // stats: the counters; any thread (relaxed loads of owner-written counters).
   UringStats stats() const noexcept;
   sched::IoCounters io_counters() const noexcept override;
   unsigned setup_flags() const noexcept { return setup_flags_; }
+  int ring_fd() const noexcept { return ring_.ring_fd; }
 
  protected:
   // cancel_local: queues an ASYNC_CANCEL for `op` (its CQE releases the request's reference).
@@ -53,17 +111,33 @@ class UringDriver final : public IoBackend {
   void enter(bool wait, const __kernel_timespec* timeout);
   void reap();
   void arm_wake_read();
+  // admit_deferred: moves waiting units into the ring, in order, while they fit.
+  void admit_deferred();
+  // unlink: takes a waiting unit out of the queue and completes its ops with -ECANCELED.
+  void cancel_deferred(Deferred& d) noexcept;
+  // send_wake: owner of this ring: submits a MSG_RING wake-up of `target`. False when it could not
+  // (SQ full, submit refused): the caller writes the eventfd instead.
+  bool send_wake(UringDriver& target) noexcept;
 
   io_uring ring_{};
   unsigned setup_flags_ = 0;
   sched::EventSource wake_;
   std::uint64_t wake_buf_ = 0;
   bool wake_armed_ = false;
+  bool msg_ring_ = false;  // options.msg_ring_wakeups and the kernel runs MSG_RING (probe)
   std::uint64_t outstanding_ = 0;  // op SQEs queued or in flight (not the wake-up read)
+  std::uint64_t max_in_flight_ = 0;
+  Deferred* deferred_head_ = nullptr;
+  Deferred* deferred_tail_ = nullptr;
+  bool admitting_ = false;  // admit_deferred is running (its reserve() may reap and call it again)
   // Written only by the owner thread with bump() (relaxed load+store, no locked instruction), so
   // Runtime::metrics() may read them from another thread.
-  std::atomic<std::uint64_t> enters_{0}, submitted_{0}, reaped_{0};
+  std::atomic<std::uint64_t> enters_{0}, submitted_{0}, reaped_{0}, msg_ring_wakes_{0}, waited_{0};
 };
+
+// owned_ring: the ring the calling thread owns (created, and alone submits to), nullptr when it
+// owns none. Not inlined: a fiber must not keep a thread's value across a switch.
+UringDriver* owned_ring() noexcept;
 
 // current_uring: the ring of the worker running the calling fiber, nullptr elsewhere.
 inline UringDriver* current_uring() noexcept {

@@ -4,7 +4,9 @@
 // fiber issues only fill SQEs; the worker submits everything its fibers queued during a tick with
 // one io_uring_enter, and when it has nothing to run it submits and waits in the same call, with
 // its next timer as the timeout. A read is always pending on the worker's EventSource, so a remote
-// wake-up (an eventfd write) ends that wait.
+// wake-up (an eventfd write) ends that wait; a wake-up from another io_uring worker instead posts a
+// completion into this ring from the waker's own ring (IORING_OP_MSG_RING), when the kernel allows
+// it.
 //
 // Thread-safety: the driver is used by its worker thread; unpark() and the forwarding of cancels
 // are safe from any thread.
@@ -29,6 +31,19 @@ struct UringOptions {
   // one. For measuring the flag sets against each other (bench/workloads w7_flags).
   static constexpr unsigned kAutoFlags = ~0u;
   unsigned flags = kAutoFlags;
+  // msg_ring_wakeups: a thread that owns an io_uring ring itself (another worker) wakes this one
+  // with IORING_OP_MSG_RING from its own ring instead of writing this ring's eventfd, when the
+  // kernel allows it (probed once per process). false: always the eventfd (for measuring the two
+  // against each other, bench/workloads w8_wake). Plain threads always use the eventfd.
+  bool msg_ring_wakeups = true;
+  // max_in_flight: operations' SQEs (an op, its linked timeout) queued or in flight on the ring at
+  // once; 0: no cap. An operation that would exceed it waits, first come first served, until
+  // completions make room: it never fails for it. (A linked chain bigger than the cap runs alone
+  // once the ring is empty.) Beware: an op that waits on a peer (a read on an idle connection)
+  // holds its place indefinitely, so a cap below the number of such ops stalls the ring's other
+  // operations, e.g. the accept that would bring the data; hence no cap by default (the kernel
+  // keeps CQEs that overflow the CQ, and the ring reaps and retries). Tests shrink it.
+  unsigned max_in_flight = 0;
 };
 
 // make_uring_driver: sets up a ring, trying SINGLE_ISSUER|DEFER_TASKRUN|COOP_TASKRUN, then weaker
@@ -42,8 +57,13 @@ struct UringStats {
   std::uint64_t enters = 0;          // io_uring_enter calls
   std::uint64_t sqes_submitted = 0;  // SQEs handed to the kernel
   std::uint64_t cqes_reaped = 0;     // completions processed
+  std::uint64_t msg_ring_wakes = 0;  // wake-ups this ring sent to another ring with MSG_RING
+  std::uint64_t waited_for_room = 0;  // operations that waited for the in-flight cap
   unsigned setup_flags = 0;          // the IORING_SETUP_* flags the ring got
+  bool msg_ring_wakeups = false;     // this ring sends and takes MSG_RING wake-ups (option and probe)
 };
 UringStats current_uring_stats() noexcept;
+// uring_stats: the counters of `driver` when it is an io_uring ring, else zero. Any thread.
+UringStats uring_stats(const sched::Driver& driver) noexcept;
 
 }  // namespace weft::io
