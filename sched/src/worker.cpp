@@ -78,7 +78,8 @@ void Worker::unpark() noexcept {
   // queue: the wake-up would only cost a syscall per batch (an eventfd write or a MSG_RING enter;
   // w7_nop: 1/16 enters per op -> 1/32). Outside the driver park it is needed: Worker::park()'s
   // last-searcher check may pick this worker itself, and then the driver park must return at once.
-  if (in_driver_park_ && current_worker() == this) return;
+  // current_worker() first: in_driver_park_ is the owner's, read only on its own thread.
+  if (current_worker() == this && in_driver_park_) return;
   if (driver_) driver_->unpark();
 }
 

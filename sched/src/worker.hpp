@@ -149,7 +149,7 @@ class Worker {
   unsigned lifo_polls_ = 0;
   std::uint64_t tick_ = 0;
   bool searching_ = false;
-  bool in_driver_park_ = false;  // inside driver_->park() (see unpark())
+  bool in_driver_park_ = false;  // owner: inside driver_->park() (see unpark())
   std::uint64_t rng_;
 
   // sanitizer bookkeeping for the scheduler context (unused in plain builds)
