@@ -97,6 +97,15 @@ bool is_thread(std::uintptr_t bits) { return bits & 1u; }
 ThreadParker* as_thread(std::uintptr_t bits) { return reinterpret_cast<ThreadParker*>(bits & ~std::uintptr_t{1}); }
 Task* as_task(std::uintptr_t bits) { return reinterpret_cast<Task*>(bits); }
 
+// ref_context: one more reference to the fiber or thread `bits` (non-zero) names.
+void ref_context(std::uintptr_t bits) noexcept {
+  if (is_thread(bits)) {
+    as_thread(bits)->ref();
+  } else {
+    as_task(bits)->ref();
+  }
+}
+
 // fiber_park: the running fiber's half of the state machine. Returns at once with a permit, or
 // (without parking) when its scheduler is shutting down and the caller must see cancellation.
 void fiber_park(Worker* w, Task* self) {
@@ -173,24 +182,14 @@ void ContextRef::wake() const noexcept {
 
 Waker Waker::current() {
   const ContextRef c = ContextRef::current();
-  if (is_thread(c.bits_)) {
-    as_thread(c.bits_)->ref();
-  } else {
-    as_task(c.bits_)->ref();
-  }
+  ref_context(c.bits_);
   return from_bits(c.bits_);
 }
 
 void Waker::wake() const noexcept { ContextRef(bits_).wake(); }
 
 Waker Waker::clone() const noexcept {
-  if (bits_) {
-    if (is_thread(bits_)) {
-      as_thread(bits_)->ref();
-    } else {
-      as_task(bits_)->ref();
-    }
-  }
+  if (bits_) ref_context(bits_);
   return from_bits(bits_);
 }
 

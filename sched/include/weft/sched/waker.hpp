@@ -36,7 +36,6 @@ class ContextRef {
   static ContextRef current();
   // wake: as Waker::wake(). The context must still exist.
   void wake() const noexcept;
-  explicit operator bool() const noexcept { return bits_ != 0; }
 
  private:
   friend class Waker;

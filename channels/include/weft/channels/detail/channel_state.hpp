@@ -120,7 +120,7 @@ class ChannelState {
   // send: delivers v (to a waiting receiver, else into the buffer), waiting when `block` until
   // there is room, the deadline passes or the task is cancelled. On failure v comes back.
   SendResult<T> send(T&& v, Clock::time_point deadline, bool block) {
-    std::optional<ChanWaiter> w;  // only a call that waits pays for a waiter (it owns a Waker)
+    std::optional<ChanWaiter> w;  // only a call that waits constructs a waiter
     {
       sync::WakeList wakes;  // declared before the guard: woken after the lock is released
       auto g = lock();
