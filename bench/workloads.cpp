@@ -165,29 +165,32 @@ void check_sum(const char* workload, std::uint64_t got, std::uint64_t want) {
   }
 }
 
+// pingpong_ns_per_rt: from a fiber, a spawned fiber and the caller exchange a token over two
+// capacity-1 channels `round_trips` times (the token is checked); ns per round trip.
+double pingpong_ns_per_rt(const char* workload, int round_trips) {
+  auto [ping_tx, ping_rx] = weft::make_channel<std::uint64_t>(1);
+  auto [pong_tx, pong_rx] = weft::make_channel<std::uint64_t>(1);
+  const auto t0 = Clock::now();
+  auto ponger = weft::spawn([round_trips, ping_rx = std::move(ping_rx), pong_tx = std::move(pong_tx)] {
+    for (int i = 0; i < round_trips; ++i) pong_tx.send(ping_rx.recv().value() + 1).value();
+  });
+  std::uint64_t token = 0;
+  for (int i = 0; i < round_trips; ++i) {
+    ping_tx.send(token).value();
+    token = pong_rx.recv().value();
+  }
+  ponger.join();
+  const double s = seconds_since(t0);
+  check_sum(workload, token, static_cast<std::uint64_t>(round_trips));
+  return s * 1e9 / round_trips;
+}
+
 void w2_pingpong() {
   constexpr int kRoundTrips = 1'000'000;
   for (unsigned workers : {1u, 2u}) {
     weft::Runtime rt{weft::Config{.workers = workers}};
-    const double ns = best_of(5, [&] {
-      return rt.block_on([] {
-        auto [ping_tx, ping_rx] = weft::make_channel<std::uint64_t>(1);
-        auto [pong_tx, pong_rx] = weft::make_channel<std::uint64_t>(1);
-        const auto t0 = Clock::now();
-        auto ponger = weft::spawn([ping_rx = std::move(ping_rx), pong_tx = std::move(pong_tx)] {
-          for (int i = 0; i < kRoundTrips; ++i) pong_tx.send(ping_rx.recv().value() + 1).value();
-        });
-        std::uint64_t token = 0;
-        for (int i = 0; i < kRoundTrips; ++i) {
-          ping_tx.send(token).value();
-          token = pong_rx.recv().value();
-        }
-        ponger.join();
-        const double s = seconds_since(t0);
-        check_sum("w2_pingpong", token, kRoundTrips);
-        return s * 1e9 / kRoundTrips;
-      });
-    }, false);
+    const double ns = best_of(
+        5, [&] { return rt.block_on([] { return pingpong_ns_per_rt("w2_pingpong", kRoundTrips); }); }, false);
     line("w2_pingpong", weft_w(workers), "ns_per_rt", ns, "ns");
   }
 }
@@ -427,22 +430,8 @@ void w8_wake() {
         return weft::io::make_uring_driver({.msg_ring_wakeups = msg_ring});
       };
       weft::sched::Scheduler sched(o);
-      const double v = weft::detail::spawn_on(sched, {}, [&] {
-        auto [ping_tx, ping_rx] = weft::make_channel<std::uint64_t>(1);
-        auto [pong_tx, pong_rx] = weft::make_channel<std::uint64_t>(1);
-        const auto t0 = Clock::now();
-        auto ponger = weft::spawn([ping_rx = std::move(ping_rx), pong_tx = std::move(pong_tx)] {
-          for (int i = 0; i < kRoundTrips; ++i) pong_tx.send(ping_rx.recv().value() + 1).value();
-        });
-        std::uint64_t token = 0;
-        for (int i = 0; i < kRoundTrips; ++i) {
-          ping_tx.send(token).value();
-          token = pong_rx.recv().value();
-        }
-        ponger.join();
-        check_sum("w8_wake", token, kRoundTrips);
-        return seconds_since(t0) * 1e9 / kRoundTrips;
-      }).join();
+      const double v =
+          weft::detail::spawn_on(sched, {}, [] { return pingpong_ns_per_rt("w8_wake", kRoundTrips); }).join();
       ns[msg_ring] = rep == 0 ? v : std::min(ns[msg_ring], v);
     }
   }
