@@ -44,15 +44,24 @@ namespace {
 // it before reading its members: the happens-before TBB's queue really provides, stated where TSan
 // sees it. (Annotating only the job misses the functor: it races as soon as the pool's threads exist
 // before a submit, i.e. on every submit after the first few.)
-struct RunJob {
+// Recycled: RunJob's first base, so its constructor runs before RunJob's members are written:
+// it acquires what the previous RunJob at this recycled address released after its last read.
+struct Recycled {
+  Recycled() noexcept {
+#if defined(WEFT_TSAN)
+    __tsan_acquire(this);
+#endif
+  }
+};
+struct RunJob : Recycled {
   BlockingPool* pool;
   BlockingJob* job;
   void (*finish)(BlockingPool*) noexcept;
   RunJob(BlockingPool* p, BlockingJob* j, void (*f)(BlockingPool*) noexcept) noexcept : pool(p), job(j), finish(f) {
     publish();
   }
-  RunJob(const RunJob& o) noexcept : pool(o.pool), job(o.job), finish(o.finish) { publish(); }
-  RunJob(RunJob&& o) noexcept : pool(o.pool), job(o.job), finish(o.finish) { publish(); }
+  RunJob(const RunJob& o) noexcept : Recycled(), pool(o.pool), job(o.job), finish(o.finish) { publish(); }
+  RunJob(RunJob&& o) noexcept : Recycled(), pool(o.pool), job(o.job), finish(o.finish) { publish(); }
   void publish() noexcept {
 #if defined(WEFT_TSAN)
     __tsan_release(this);
@@ -62,8 +71,17 @@ struct RunJob {
 #if defined(WEFT_TSAN)
     __tsan_acquire(const_cast<RunJob*>(this));
 #endif
-    job->run();
-    finish(pool);
+    BlockingPool* const p = pool;
+    BlockingJob* const j = job;
+    void (*const f)(BlockingPool*) noexcept = finish;
+#if defined(WEFT_TSAN)
+    // TBB recycles this task object's memory for a later submit's RunJob through its own pool;
+    // release after the last read of our members so that later construction is ordered after it
+    // (the constructors acquire the address first, see Recycled).
+    __tsan_release(const_cast<RunJob*>(this));
+#endif
+    j->run();
+    f(p);
   }
 };
 }  // namespace
