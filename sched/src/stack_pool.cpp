@@ -29,7 +29,7 @@ StackSlabs::~StackSlabs() {
 
 void StackSlabs::carve(std::vector<Stack>& out) {
   const std::size_t guard = Stack::guard_size();
-  const std::size_t stride = guard + stack_size_;
+  const std::size_t stride = guard + stack_size_ + kColorSpan;
   const std::size_t len = stride * kStacksPerSlab;
   void* slab = ::mmap(nullptr, len, PROT_READ | PROT_WRITE,
                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
@@ -50,7 +50,7 @@ void StackSlabs::carve(std::vector<Stack>& out) {
   }
   slabs_.emplace_back(slab, len);
   for (std::size_t i = 0; i < kStacksPerSlab; ++i) {
-    out.push_back(Stack{static_cast<char*>(slab) + i * stride, stack_size_});
+    out.push_back(Stack{static_cast<char*>(slab) + i * stride, stack_size_ + kColorSpan - color(i)});
   }
 }
 

@@ -38,12 +38,22 @@ class StackSlabs {
   StackSlabs(const StackSlabs&) = delete;
   StackSlabs& operator=(const StackSlabs&) = delete;
 
-  // carve: maps a new slab and appends its stacks to `out`. Throws std::system_error (ENOMEM).
+  // carve: maps a new slab and appends its stacks to `out`, each with at least stack_size()
+  // usable bytes (more by up to kColorSpan, see below). Throws std::system_error (ENOMEM).
   void carve(std::vector<Stack>& out);
   std::size_t stack_size() const noexcept { return stack_size_; }
   bool uses_guard_madvise() const noexcept { return guard_madvise_; }
 
   static constexpr std::size_t kStacksPerSlab = 32;
+
+  // Colouring. Stack tops sit at page-aligned addresses, so the hot top frames of every fiber
+  // would map to the same few L1 sets (a 32 KiB 8-way L1 spans 4 KiB): with more than 8 fibers
+  // taking turns their frames evict each other on every switch. Each stack of a slab gets its top
+  // lowered by a different multiple of kColorStep within one extra span of kColorSpan, so the 32
+  // stacks of a slab start in 32 different sets. (w7_nop: 32 fibers, one worker.)
+  static constexpr std::size_t kColorSpan = 4096;
+  static constexpr std::size_t kColorStep = kColorSpan / kStacksPerSlab;
+  static constexpr std::size_t color(std::size_t i) noexcept { return (i % kStacksPerSlab) * kColorStep; }
 
  private:
   const std::size_t stack_size_;
