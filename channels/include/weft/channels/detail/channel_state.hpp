@@ -287,10 +287,6 @@ class ChannelState {
     sync::WaitQueue::settle(w);
   }
 
-  // held: the Guard of a select that holds the channel lock now (see SelectBranch::lock); the
-  // branches of that select on this channel use it as their proof. Written and read under the lock.
-  const Guard* held = nullptr;
-
  private:
   static void claim_self(sched::SelectState* self, std::uint32_t index) noexcept {
     if (!self) return;
@@ -317,13 +313,25 @@ class ChannelState {
     if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
   }
 
-  sync::WaitQueue recvq_;  // its lock is the channel lock
-  sync::WaitQueue sendq_;  // nests inside the channel lock
+  // Layout: what every send and recv writes (the channel lock and the ring) shares one cache line,
+  // so an operation on a channel last used from another core moves one line, not two; what they
+  // only read (capacity, closed, the senders' queue while nobody waits in it) comes next, and the
+  // handle counts, written when handles are copied or dropped, sit on a line of their own.
+  alignas(64) sync::WaitQueue recvq_;  // its lock is the channel lock
   Ring<T> buf_;
+  static_assert(sizeof(sync::WaitQueue) + sizeof(Ring<T>) <= 64, "the channel lock and the ring share a line");
   const std::size_t cap_;
   bool closed_ = false;  // under the channel lock
   std::atomic<bool> closed_flag_{false};
-  std::atomic<std::size_t> refs_{2};  // one Sender and one Receiver at creation
+  sync::WaitQueue sendq_;  // nests inside the channel lock
+
+ public:
+  // held: the Guard of a select that holds the channel lock now (see SelectBranch::lock); the
+  // branches of that select on this channel use it as their proof. Written and read under the lock.
+  const Guard* held = nullptr;
+
+ private:
+  alignas(64) std::atomic<std::size_t> refs_{2};  // one Sender and one Receiver at creation
   std::atomic<std::size_t> senders_{1};
   std::atomic<std::size_t> receivers_{1};
 };
