@@ -29,7 +29,8 @@ StackSlabs::~StackSlabs() {
 
 void StackSlabs::carve(std::vector<Stack>& out) {
   const std::size_t guard = Stack::guard_size();
-  const std::size_t stride = guard + stack_size_ + kColorSpan;
+  // Whole pages: every stack's base (where its guard goes) must be page-aligned.
+  const std::size_t stride = guard + stack_size_ + round_to_pages(kColorSpan);
   const std::size_t len = stride * kStacksPerSlab;
   void* slab = ::mmap(nullptr, len, PROT_READ | PROT_WRITE,
                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
