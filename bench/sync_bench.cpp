@@ -6,6 +6,8 @@
 //   BM_ContendedStd8Threads      8 std::threads doing the same under a std::mutex
 //   BM_ContendedWeft8Threads     8 std::threads under a weft::Mutex (plain-thread waiters)
 // Items are lock/unlock pairs; the ratios compare items/s (higher is better for weft).
+#include "mutex_increments.hpp"
+
 #include <weft/weft.hpp>
 
 #include <benchmark/benchmark.h>
@@ -44,18 +46,7 @@ void BM_ContendedWeft8Fibers2W(benchmark::State& state) {
   weft::Runtime rt{weft::Config{.workers = 2}};
   weft::Mutex m;
   long counter = 0;
-  for (auto _ : state) {
-    std::vector<weft::JoinHandle<void>> hs;
-    for (int f = 0; f < kWorkers; ++f) {
-      hs.push_back(rt.spawn([&] {
-        for (int i = 0; i < kPerWorker; ++i) {
-          std::scoped_lock lock(m);
-          ++counter;
-        }
-      }));
-    }
-    for (auto& h : hs) h.join();
-  }
+  for (auto _ : state) weft::bench::increment_under_lock(rt, m, counter, kWorkers, kPerWorker);
   benchmark::DoNotOptimize(counter);
   state.SetItemsProcessed(state.iterations() * kWorkers * kPerWorker);
 }

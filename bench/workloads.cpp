@@ -27,6 +27,7 @@
 //               wake), and w2_pingpong on 2 workers with each
 #include "baseline/raw_nop.hpp"
 #include "baseline/raw_switch.hpp"
+#include "mutex_increments.hpp"
 
 #include <weft/io/ops.hpp>
 #include <weft/io/uring_driver.hpp>
@@ -265,16 +266,7 @@ void mutex_contended() {
     weft::Mutex m;
     long counter = 0;
     const auto t0 = Clock::now();
-    std::vector<weft::JoinHandle<void>> tasks;
-    for (int t = 0; t < kTasks; ++t) {
-      tasks.push_back(rt.spawn([&] {
-        for (long i = 0; i < kPerTask; ++i) {
-          std::scoped_lock lock(m);
-          ++counter;
-        }
-      }));
-    }
-    for (auto& t : tasks) t.join();
+    weft::bench::increment_under_lock(rt, m, counter, kTasks, kPerTask);
     const double s = seconds_since(t0);
     check_sum("mutex_contended", static_cast<std::uint64_t>(counter), kTasks * kPerTask);
     return kTasks * kPerTask / s;
