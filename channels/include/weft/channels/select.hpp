@@ -60,8 +60,9 @@ class ChannelBranch : public sched::SelectBranch {
 
   const void* lock_key() const noexcept override { return st_; }
   void lock() noexcept override {
-    guard_.emplace(st_->lock_queue());
+    guard_.emplace(*st_);
     st_->held = &*guard_;  // under the lock just taken
+    st_->note_select_locked(*guard_);
   }
   void unlock() noexcept override {
     st_->held = nullptr;
@@ -81,7 +82,7 @@ class ChannelBranch : public sched::SelectBranch {
   }
 
   ChannelState<T>* st_;
-  std::optional<sync::WaitQueue::Guard> guard_;
+  std::optional<typename ChannelState<T>::Lock> guard_;
   ChanWaiter w_;
 };
 

@@ -1,13 +1,22 @@
 // weft/channels/detail/channel_state.hpp: the shared state behind Sender<T>/Receiver<T>, and the
 // protocol every channel operation (plain or select branch) follows. Internal.
 //
-// Representation: a Ring of buffered values and two sync::WaitQueues, `recvq_` (receivers waiting
-// for a value) and `sendq_` (senders waiting for room or, at capacity 0, for a receiver). The lock
-// of `recvq_` is *the channel lock*: it guards the ring, `closed_`, and every queue decision. The
-// lock of `sendq_` nests inside it (taken only while the channel lock is held, except by
-// WaitQueue::wait's own withdrawal of a timed-out sender, which touches nothing but sendq_).
+// Representation: a SlotRing of buffered values and two sync::WaitQueues, `recvq_` (receivers
+// waiting for a value) and `sendq_` (senders waiting for room or, at capacity 0, for a receiver). The
+// lock of `recvq_` is *the channel lock*: it guards `closed_` and every queue decision. The lock of
+// `sendq_` nests inside it (taken only while the channel lock is held, except by WaitQueue::wait's
+// own withdrawal of a timed-out sender, which touches nothing but sendq_).
 //
-// Invariants (under the channel lock):
+// Two paths. Taking the channel lock (a Lock) also freezes the ring, so under the lock the ring holds
+// still and the protocol below is the whole truth. While the ring is thawed, send and recv first try
+// it lock-free (SlotRing::try_push/try_pop) and take the lock only when that fails: the ring is
+// frozen, full or empty. The ring stays frozen while anyone waits or the channel is closed (only a
+// plain operation that found nobody waiting, and the channel open, thaws it), so a lock-free
+// operation can never pass a waiter: it fails and queues behind it under the lock. Thawing only
+// after such a "quiet" operation keeps a ping-pong, where every operation meets a waiter, from
+// freezing and thawing the ring on every operation.
+//
+// Invariants (under the channel lock, the ring frozen):
 //  - recvq_ non-empty => the ring is empty: a receiver queues only when nothing is buffered, and a
 //    send hands its value to the oldest waiting receiver before it would buffer it.
 //  - sendq_ non-empty => the ring is full (capacity N > 0): a sender queues only when the ring is
@@ -37,7 +46,7 @@
 //   weft::Result<int> v = s->recv(weft::sync::Clock::time_point::max(), true);
 #pragma once
 
-#include <weft/channels/detail/ring.hpp>
+#include <weft/channels/detail/slot_ring.hpp>
 #include <weft/channels/send_error.hpp>
 #include <weft/sched/select_branch.hpp>
 #include <weft/sync/wait_queue.hpp>
@@ -74,10 +83,23 @@ inline constexpr std::size_t kUnbounded = std::numeric_limits<std::size_t>::max(
 template <class T>
 class ChannelState {
  public:
-  using Guard = sync::WaitQueue::Guard;
   using Clock = sync::Clock;
 
-  explicit ChannelState(std::size_t capacity) noexcept : cap_(capacity) {}
+  // Lock: the channel lock, with the ring frozen; the proof the `_locked` members ask for.
+  class [[nodiscard]] Lock {
+   public:
+    explicit Lock(ChannelState& s) noexcept : g_(s.recvq_) { s.buf_.freeze(); }
+    Lock(const Lock&) = delete;
+    Lock& operator=(const Lock&) = delete;
+    // queue: the channel lock as the guard of recvq_ (and the outer lock of sendq_).
+    const sync::WaitQueue::Guard& queue() const noexcept { return g_; }
+
+   private:
+    sync::WaitQueue::Guard g_;
+  };
+
+  // ChannelState: may throw std::bad_alloc (the ring's first slots).
+  explicit ChannelState(std::size_t capacity) : cap_(capacity), buf_(capacity) {}
   ChannelState(const ChannelState&) = delete;
   ChannelState& operator=(const ChannelState&) = delete;
 
@@ -104,28 +126,25 @@ class ChannelState {
   std::size_t capacity() const noexcept { return cap_; }
   // is_closed: acquire pairs with close()'s release store.
   bool is_closed() const noexcept { return closed_flag_.load(std::memory_order_acquire); }
-  std::size_t size() noexcept {
-    auto g = lock();
-    return buf_.size();
-  }
+  // size: how many values are buffered (a snapshot; exact when nothing runs concurrently).
+  std::size_t size() const noexcept { return buf_.size_hint(); }
   // waiters: senders + receivers queued (diagnostics and tests).
   std::size_t waiters() const noexcept { return recvq_.waiters() + sendq_.waiters(); }
-
-  Guard lock() noexcept { return recvq_.lock(); }
-  // lock_queue: the queue whose lock is the channel lock (a select holds it through a Guard).
-  sync::WaitQueue& lock_queue() noexcept { return recvq_; }
 
   // --- plain operations ---
 
   // send: delivers v (to a waiting receiver, else into the buffer), waiting when `block` until
   // there is room, the deadline passes or the task is cancelled. On failure v comes back.
   SendResult<T> send(T&& v, Clock::time_point deadline, bool block) {
-    std::optional<ChanWaiter> w;  // only a call that waits constructs a waiter
+    if (buf_.try_push(v)) return {};  // room, and nobody waits: no lock
+    std::optional<ChanWaiter> w;      // only a call that waits constructs a waiter
     {
-      sync::WakeList wakes;  // declared before the guard: woken after the lock is released
-      auto g = lock();
+      sync::WakeList wakes;  // declared before the lock: woken after the lock is released
+      Lock g(*this);
+      const bool quiet = quiet_locked(g);
       switch (send_locked(g, v, nullptr, 0, wakes)) {
         case Outcome::done:
+          if (quiet) after_quiet_locked(g);
           return {};
         case Outcome::closed:
           return send_failed(make_error_code(errc::closed), std::move(v));
@@ -137,7 +156,7 @@ class ChannelState {
         return send_failed(std::make_error_code(std::errc::timed_out), std::move(v));
       w.emplace();
       w->data = &v;
-      auto g2 = sendq_.lock();
+      auto g2 = sendq_.lock();  // the ring stays frozen: a sender waits
       sendq_.push_back(g2, *w);
     }
     const sync::WaitStatus st = sendq_.wait(*w, deadline, true);
@@ -152,13 +171,16 @@ class ChannelState {
 
   // recv: takes the oldest value, waiting when `block`. errc::closed once closed and drained.
   Result<T> recv(Clock::time_point deadline, bool block) {
-    std::optional<ChanWaiter> w;
     std::optional<T> slot;
+    if (buf_.try_pop(slot)) return std::move(*slot);  // a value, and nobody waits: no lock
+    std::optional<ChanWaiter> w;
     {
       sync::WakeList wakes;
-      auto g = lock();
+      Lock g(*this);
+      const bool quiet = quiet_locked(g);
       switch (recv_locked(g, slot, nullptr, 0, wakes)) {
         case Outcome::done:
+          if (quiet) after_quiet_locked(g);
           return std::move(*slot);
         case Outcome::closed:
           return fail(errc::closed);
@@ -169,7 +191,7 @@ class ChannelState {
       if (deadline != Clock::time_point::max() && Clock::now() >= deadline) return fail(std::errc::timed_out);
       w.emplace();
       w->data = &slot;
-      recvq_.push_back(g, *w);
+      recvq_.push_back(g.queue(), *w);  // the ring stays frozen: a receiver waits
     }
     const sync::WaitStatus st = recvq_.wait(*w, deadline, true);
     if (st == sync::WaitStatus::notified) {
@@ -182,13 +204,14 @@ class ChannelState {
 
   // close: marks the channel closed and wakes every waiter: receivers get errc::closed (the
   // buffer is empty when they wait), senders get their values back. Idempotent.
+  // The ring stays frozen from here on: every later operation takes the lock and sees closed_.
   void close() noexcept {
     sync::WakeList wakes;
-    auto g = lock();
+    Lock g(*this);
     if (closed_) return;
     closed_ = true;
     closed_flag_.store(true, std::memory_order_release);  // pairs with is_closed()'s acquire
-    while (ChanWaiter* r = take_front(g, recvq_, wakes)) recvq_.notify(g, *r, kGrantClosed, wakes);
+    while (ChanWaiter* r = take_front(g.queue(), recvq_, wakes)) recvq_.notify(g.queue(), *r, kGrantClosed, wakes);
     auto g2 = sendq_.lock();
     while (ChanWaiter* s = take_front(g2, sendq_, wakes)) sendq_.notify(g2, *s, kGrantClosed, wakes);
   }
@@ -198,20 +221,20 @@ class ChannelState {
   // send_locked: closed -> closed; a receiver waiting -> hand v to it; room -> buffer v; else
   // not_ready. On done v has been moved from. When `self` is set, claims it for `index` before
   // delivering (the poll phase: uncontended, so the claim succeeds).
-  Outcome send_locked(const Guard& g, T& v, sched::SelectState* self, std::uint32_t index, sync::WakeList& wakes) {
+  Outcome send_locked(const Lock& g, T& v, sched::SelectState* self, std::uint32_t index, sync::WakeList& wakes) {
     if (closed_) {
       claim_self(self, index);
       return Outcome::closed;
     }
-    if (ChanWaiter* r = take_front(g, recvq_, wakes)) {
+    if (ChanWaiter* r = take_front(g.queue(), recvq_, wakes)) {
       claim_self(self, index);
       static_cast<std::optional<T>*>(r->data)->emplace(std::move(v));
-      recvq_.notify(g, *r, kGrantValue, wakes);
+      recvq_.notify(g.queue(), *r, kGrantValue, wakes);
       return Outcome::done;
     }
-    if (buf_.size() < cap_) {
+    if (!buf_.full_locked()) {
       claim_self(self, index);
-      buf_.push(std::move(v));
+      buf_.push_locked(std::move(v));
       return Outcome::done;
     }
     return Outcome::not_ready;
@@ -219,19 +242,19 @@ class ChannelState {
 
   // recv_locked: a buffered value -> take it (and refill from the oldest waiting sender); capacity
   // 0 and a sender waiting -> take its value; closed -> closed; else not_ready.
-  Outcome recv_locked(const Guard&, std::optional<T>& out, sched::SelectState* self, std::uint32_t index,
+  Outcome recv_locked(const Lock&, std::optional<T>& out, sched::SelectState* self, std::uint32_t index,
                       sync::WakeList& wakes) {
-    if (!buf_.empty()) {
+    if (const std::size_t held = buf_.size_locked(); held != 0) {
       claim_self(self, index);
-      const bool was_full = buf_.size() == cap_;
-      out.emplace(buf_.pop());
+      const bool was_full = held == cap_;
+      out.emplace(buf_.pop_locked());
       // Senders queue only under the channel lock, which we hold, so the hint is exact about
       // them: a recv from a full ring with nobody waiting to refill it (a pipeline stage reading
       // the batch its upstream left) skips the second lock.
       if (was_full && !sendq_.empty_hint()) {
         auto g2 = sendq_.lock();
         if (ChanWaiter* s = take_front(g2, sendq_, wakes)) {
-          buf_.push(std::move(*static_cast<T*>(s->data)));
+          buf_.push_locked(std::move(*static_cast<T*>(s->data)));
           sendq_.notify(g2, *s, kGrantValue, wakes);
         }
       }
@@ -255,17 +278,22 @@ class ChannelState {
 
   // enqueue_receiver_locked / enqueue_sender_locked: queue a select waiter (after a not_ready poll
   // under the same lock hold).
-  void enqueue_receiver_locked(const Guard& g, ChanWaiter& w) {
+  void enqueue_receiver_locked(const Lock& g, ChanWaiter& w) {
     w.queued = true;
     w.in_sendq = false;
-    recvq_.push_back(g, w);
+    recvq_.push_back(g.queue(), w);
   }
-  void enqueue_sender_locked(const Guard&, ChanWaiter& w) {
+  void enqueue_sender_locked(const Lock&, ChanWaiter& w) {
     w.queued = true;
     w.in_sendq = true;
     auto g2 = sendq_.lock();
     sendq_.push_back(g2, w);
   }
+
+  // note_select_locked: a select polls this channel under its lock (which froze the ring). Selects
+  // always take the lock, so thawing for the plain operations in between would only make the next
+  // poll freeze again: the ring stays frozen until kSelectQuiet quiet plain operations in a row.
+  void note_select_locked(const Lock&) noexcept { select_hold_ = kSelectQuiet; }
 
   // withdraw: removes a select waiter if it is still queued, and returns once nobody touches `w`
   // any more: a notifier that dequeued it did so under the channel lock, which this call takes,
@@ -273,7 +301,7 @@ class ChannelState {
   void withdraw(ChanWaiter& w) noexcept {
     {
       sync::WakeList wakes;  // wakes the select itself: a spurious permit, which park allows
-      auto g = lock();
+      auto g = recvq_.lock();  // the queues only: the ring need not hold still
       if (w.queued) {
         w.queued = false;
         if (w.in_sendq) {
@@ -297,7 +325,22 @@ class ChannelState {
   // take_front: the oldest waiter of q that may be served, or nullptr. A select waiter is claimed
   // for its branch first; one whose select was decided by another branch is dequeued (kGrantLost)
   // and skipped. The caller must notify the returned waiter before it releases the lock.
-  static ChanWaiter* take_front(const Guard& gq, sync::WaitQueue& q, sync::WakeList& wakes) noexcept {
+  // quiet_locked: nobody waits and the channel is open: an operation that completes now goes through
+  // the ring alone. sendq_'s hint is exact here: senders queue only under our lock.
+  bool quiet_locked(const Lock& g) const noexcept { return !closed_ && recvq_.empty(g.queue()) && sendq_.empty_hint(); }
+  // after_quiet_locked: a plain operation that was quiet from its start completed: thaw the ring,
+  // unless a select used the channel lately (note_select_locked). Thawing only after quiet
+  // operations keeps a ping-pong, where every operation meets a waiter, from freezing and thawing
+  // on every step.
+  void after_quiet_locked(const Lock&) noexcept {
+    if (select_hold_ != 0) {
+      --select_hold_;
+      return;
+    }
+    buf_.thaw();
+  }
+
+  static ChanWaiter* take_front(const sync::WaitQueue::Guard& gq, sync::WaitQueue& q, sync::WakeList& wakes) noexcept {
     while (sync::Waiter* f = q.front(gq)) {
       auto* w = static_cast<ChanWaiter*>(f);
       if (!w->select) return w;
@@ -313,24 +356,25 @@ class ChannelState {
     if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
   }
 
-  // Layout: what every send and recv writes (the channel lock and the ring) shares one cache line,
-  // so an operation on a channel last used from another core moves one line, not two; what they
-  // only read (capacity, closed, the senders' queue while nobody waits in it) comes next, and the
-  // handle counts, written when handles are copied or dropped, sit on a line of their own.
+  // Layout: the locked path's state (the lock, both queues, closed) on the first line; the ring
+  // keeps its producers' and consumers' words on lines of their own; the handle counts, written when
+  // handles are copied or dropped, sit on a line of their own.
   alignas(64) sync::WaitQueue recvq_;  // its lock is the channel lock
-  Ring<T> buf_;
-  static_assert(sizeof(sync::WaitQueue) + sizeof(Ring<T>) <= 64, "the channel lock and the ring share a line");
+  sync::WaitQueue sendq_;              // nests inside the channel lock
   const std::size_t cap_;
   bool closed_ = false;  // under the channel lock
+  std::uint8_t select_hold_ = 0;  // under the channel lock; see note_select_locked
+  static constexpr std::uint8_t kSelectQuiet = 64;
   std::atomic<bool> closed_flag_{false};
-  sync::WaitQueue sendq_;  // nests inside the channel lock
 
  public:
-  // held: the Guard of a select that holds the channel lock now (see SelectBranch::lock); the
+  // held: the Lock of a select that holds the channel lock now (see SelectBranch::lock); the
   // branches of that select on this channel use it as their proof. Written and read under the lock.
-  const Guard* held = nullptr;
+  const Lock* held = nullptr;
 
  private:
+  SlotRing<T> buf_;
+
   alignas(64) std::atomic<std::size_t> refs_{2};  // one Sender and one Receiver at creation
   std::atomic<std::size_t> senders_{1};
   std::atomic<std::size_t> receivers_{1};
