@@ -126,8 +126,12 @@ class ChannelState {
   std::size_t capacity() const noexcept { return cap_; }
   // is_closed: acquire pairs with close()'s release store.
   bool is_closed() const noexcept { return closed_flag_.load(std::memory_order_acquire); }
-  // size: how many values are buffered (a snapshot; exact when nothing runs concurrently).
-  std::size_t size() const noexcept { return buf_.size_hint(); }
+  // size: how many values are buffered (a snapshot; exact when nothing runs concurrently). Takes
+  // the channel lock, without freezing: the ring's storage only changes under it.
+  std::size_t size() noexcept {
+    auto g = recvq_.lock();
+    return buf_.size_hint();
+  }
   // waiters: senders + receivers queued (diagnostics and tests).
   std::size_t waiters() const noexcept { return recvq_.waiters() + sendq_.waiters(); }
 

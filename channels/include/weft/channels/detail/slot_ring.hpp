@@ -31,7 +31,7 @@
 // (thaw) only once the storage is final - it has `capacity` slots, and T moves without throwing - so a
 // fast operation never sees storage replaced under it; an unbounded or a capacity-0 ring stays frozen.
 //
-// Thread-safety: try_push/try_pop/size_hint from any thread; everything else under the owner's lock.
+// Thread-safety: try_push/try_pop from any thread; everything else under the owner's lock.
 //
 //   weft::detail::SlotRing<int> r(4);      // frozen at first
 //   { /* channel lock held */ r.push_locked(1); r.thaw(); }
@@ -122,7 +122,8 @@ class SlotRing {
     }
   }
 
-  // size_hint: how many values are held; exact when nothing runs concurrently.
+  // size_hint: how many values are held; exact when nothing runs concurrently. Under the owner's
+  // lock (the storage may grow otherwise), not necessarily frozen.
   std::size_t size_hint() const noexcept {
     return count(head_.load(std::memory_order_acquire) & ~kFrozen, tail_.load(std::memory_order_acquire) & ~kFrozen);
   }
