@@ -37,9 +37,16 @@ class ResultTask : public sched::Task {
   using Stored = std::conditional_t<std::is_void_v<T>, VoidResult, T>;
 
  public:
-  // take: the outcome; call once, after the task finished.
+  // take: the outcome; call once, after the task finished. An exception is moved out first, so the
+  // task keeps no reference to it: the task's last unref may run on another thread, and the
+  // exception's reference count lives in libstdc++, where TSan cannot see it order that release
+  // after the catcher's use (it reported a race on the exception object).
   T take() {
-    if (auto* e = std::get_if<std::exception_ptr>(&out_)) std::rethrow_exception(*e);
+    if (auto* e = std::get_if<std::exception_ptr>(&out_)) {
+      std::exception_ptr ex = std::move(*e);
+      out_.template emplace<std::monostate>();
+      std::rethrow_exception(std::move(ex));
+    }
     if constexpr (!std::is_void_v<T>) return std::move(std::get<Stored>(out_));
   }
 
