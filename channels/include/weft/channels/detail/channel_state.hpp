@@ -326,9 +326,6 @@ class ChannelState {
     assert(ok && "weft::select: the poll phase claims an uncontended select");
   }
 
-  // take_front: the oldest waiter of q that may be served, or nullptr. A select waiter is claimed
-  // for its branch first; one whose select was decided by another branch is dequeued (kGrantLost)
-  // and skipped. The caller must notify the returned waiter before it releases the lock.
   // quiet_locked: nobody waits and the channel is open: an operation that completes now goes through
   // the ring alone. sendq_'s hint is exact here: senders queue only under our lock.
   bool quiet_locked(const Lock& g) const noexcept { return !closed_ && recvq_.empty(g.queue()) && sendq_.empty_hint(); }
@@ -344,6 +341,9 @@ class ChannelState {
     buf_.thaw();
   }
 
+  // take_front: the oldest waiter of q that may be served, or nullptr. A select waiter is claimed
+  // for its branch first; one whose select was decided by another branch is dequeued (kGrantLost)
+  // and skipped. The caller must notify the returned waiter before it releases the lock.
   static ChanWaiter* take_front(const sync::WaitQueue::Guard& gq, sync::WaitQueue& q, sync::WakeList& wakes) noexcept {
     while (sync::Waiter* f = q.front(gq)) {
       auto* w = static_cast<ChanWaiter*>(f);
@@ -360,9 +360,9 @@ class ChannelState {
     if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
   }
 
-  // Layout: the locked path's state (the lock, both queues, closed) on the first line; the ring
-  // keeps its producers' and consumers' words on lines of their own; the handle counts, written when
-  // handles are copied or dropped, sit on a line of their own.
+  // Layout: the two queues (the channel lock among them) fill the first line and the locked path's
+  // other fields follow; the ring keeps its producers' and consumers' words on lines of their own;
+  // the handle counts, written when handles are copied or dropped, sit on a line of their own.
   alignas(64) sync::WaitQueue recvq_;  // its lock is the channel lock
   sync::WaitQueue sendq_;              // nests inside the channel lock
   const std::size_t cap_;

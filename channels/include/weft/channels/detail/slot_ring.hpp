@@ -195,8 +195,9 @@ class SlotRing {
   }
   Slot& slot_at(std::uint64_t pos) const noexcept { return slots_buf_[pos & (lap_ - 1)]; }
   // next: the position after pos: the next index, or index 0 of the next lap.
-  std::uint64_t next(std::uint64_t pos) const noexcept {
-    return (pos & (lap_ - 1)) + 1 < slots_ ? pos + 1 : (pos & ~(lap_ - 1)) + lap_;
+  std::uint64_t next(std::uint64_t pos) const noexcept { return advance(pos, slots_, lap_); }
+  static std::uint64_t advance(std::uint64_t pos, std::size_t slots, std::uint64_t lap) noexcept {
+    return (pos & (lap - 1)) + 1 < slots ? pos + 1 : (pos & ~(lap - 1)) + lap;
   }
   std::size_t count(std::uint64_t h, std::uint64_t t) const noexcept {
     if (t == h) return 0;
@@ -239,7 +240,7 @@ class SlotRing {
       ::new (static_cast<void*>(slots_buf_[i].value())) T(std::move(*from.value()));
       from.value()->~T();
       slots_buf_[i].stamp.store(i + 1, std::memory_order_relaxed);
-      h = (h & (old_lap - 1)) + 1 < n ? h + 1 : (h & ~(old_lap - 1)) + old_lap;
+      h = advance(h, n, old_lap);
     }
     head_.store(kFrozen, std::memory_order_relaxed);
     tail_.store(n | kFrozen, std::memory_order_relaxed);  // n < want = slots_: index n of lap 0
