@@ -36,6 +36,11 @@ void yield() {
   w->switch_out(w->current(), sched::Worker::Intent::yield);
 }
 
+bool peers_ready() noexcept {
+  sched::Worker* w = sched::current_worker();
+  return w && w->current() && w->has_ready_tasks();
+}
+
 bool cancellation_requested() noexcept {
   sched::Task* t = current_task();
   return t && t->cancel_requested();

@@ -83,6 +83,8 @@ class Worker {
   void schedule_back(Task* t);
   // owner: counts a wake-up sent to this worker (bumped by the notifier).
   void count_wakeup() noexcept { counters_.wakeups.fetch_add(1, std::memory_order_relaxed); }
+  // owner: whether another task is ready to run here (LIFO slot, local queue, inbox).
+  bool has_ready_tasks() const noexcept { return lifo_ || !local_.empty() || inbox_.size_approx() != 0; }
   // any thread: queues a task in this worker's inbox (the caller then calls notify_work()).
   void post_inbox(Task* t);
 

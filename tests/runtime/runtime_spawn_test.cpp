@@ -234,6 +234,22 @@ TEST_P(RuntimeSpawn, YieldLetsOthersRun) {
 
 INSTANTIATE_WORKER_COUNTS(RuntimeSpawn);
 
+// peers_ready on one worker, where nothing can steal the spawned child before the checks.
+TEST(RuntimePeersReady, TrueOnlyWhileAnotherFiberIsReadyOnThisWorker) {
+  EXPECT_FALSE(this_fiber::peers_ready());  // a plain thread has no worker
+  Runtime rt{Config{.workers = 1}};
+  rt.block_on([] {
+    EXPECT_FALSE(this_fiber::peers_ready());
+    bool ran = false;
+    auto child = spawn([&] { ran = true; });
+    EXPECT_TRUE(this_fiber::peers_ready());  // queued here, not run yet
+    this_fiber::yield();
+    EXPECT_TRUE(ran);
+    child.join();
+    EXPECT_FALSE(this_fiber::peers_ready());
+  });
+}
+
 TEST(RuntimeMisuse, SpawnOutsideAFiberIsALogicError) {
   EXPECT_THROW((void)spawn([] {}), std::logic_error);
 }

@@ -36,6 +36,12 @@ std::optional<unsigned> worker_index() noexcept;
 // yield: lets the other runnable fibers of this worker run, then continues. Not a cancellation point.
 void yield();
 
+// peers_ready: whether another fiber is ready to run on the caller's worker now (false on a plain
+// thread). For a bounded spin-then-wait: yielding and retrying is worth it while the yield runs
+// other work (perhaps the very fiber that makes the retry succeed), not as a busy loop on an idle
+// worker, where parking lets the waker gather both fibers on one worker.
+bool peers_ready() noexcept;
+
 // cancellation_requested: true once the calling task was asked to cancel (false on a plain thread).
 bool cancellation_requested() noexcept;
 

@@ -16,6 +16,18 @@
 // after such a "quiet" operation keeps a ping-pong, where every operation meets a waiter, from
 // freezing and thawing the ring on every operation.
 //
+// Spin before waiting. Queueing is dear on two cores: it freezes the ring under the other end's
+// fast path, parks, and needs a wake-up that often ends in a steal; and the other end, meeting
+// the waiter, goes through the lock until a quiet operation thaws the ring. So a blocking plain
+// operation in a fiber that finds the ring full (send) or empty (recv) with nobody waiting first
+// yields to the other ready fibers of its worker and retries lock-free, up to kYieldRetries times
+// (yield_retry); when the ring was frozen it takes the lock once, and a quiet attempt there thaws
+// the ring for the retries. It spins only while its worker has other fibers ready
+// (this_fiber::peers_ready): those may be the very fibers that make room or a value, and an idle
+// worker is not made to busy-poll. Queued waiters keep their priority: a retry stops as soon as
+// the ring froze (someone queued) and the operation queues behind them under the lock. The spin is
+// bounded, and the deadline is checked under the lock before it.
+//
 // Invariants (under the channel lock, the ring frozen):
 //  - recvq_ non-empty => the ring is empty: a receiver queues only when nothing is buffered, and a
 //    send hands its value to the oldest waiting receiver before it would buffer it.
@@ -49,6 +61,7 @@
 #include <weft/channels/detail/slot_ring.hpp>
 #include <weft/channels/send_error.hpp>
 #include <weft/sched/select_branch.hpp>
+#include <weft/sched/this_fiber.hpp>
 #include <weft/sync/wait_queue.hpp>
 
 #include <atomic>
@@ -141,27 +154,37 @@ class ChannelState {
   // there is room, the deadline passes or the task is cancelled. On failure v comes back.
   SendResult<T> send(T&& v, Clock::time_point deadline, bool block) {
     if (buf_.try_push(v)) return {};  // room, and nobody waits: no lock
-    std::optional<ChanWaiter> w;      // only a call that waits constructs a waiter
-    {
-      sync::WakeList wakes;  // declared before the lock: woken after the lock is released
-      Lock g(*this);
-      const bool quiet = quiet_locked(g);
-      switch (send_locked(g, v, nullptr, 0, wakes)) {
-        case Outcome::done:
-          if (quiet) after_quiet_locked(g);
-          return {};
-        case Outcome::closed:
-          return send_failed(make_error_code(errc::closed), std::move(v));
-        case Outcome::not_ready:
-          break;
+    std::optional<ChanWaiter> w;  // only a call that waits constructs a waiter
+    for (bool spin = block && this_fiber::peers_ready();; spin = false) {  // the spin budget is spent once
+      if (spin && !buf_.frozen()) {  // full, and nobody waits: room may come soon, without the lock
+        if (yield_retry([&] { return buf_.try_push(v); })) return {};
+        continue;
       }
-      if (!block) return send_failed(make_error_code(channel_errc::full), std::move(v));
-      if (deadline != Clock::time_point::max() && Clock::now() >= deadline)
-        return send_failed(std::make_error_code(std::errc::timed_out), std::move(v));
-      w.emplace();
-      w->data = &v;
-      auto g2 = sendq_.lock();  // the ring stays frozen: a sender waits
-      sendq_.push_back(g2, *w);
+      {
+        sync::WakeList wakes;  // declared before the lock: woken after the lock is released
+        Lock g(*this);
+        const bool quiet = quiet_locked(g);
+        switch (send_locked(g, v, nullptr, 0, wakes)) {
+          case Outcome::done:
+            if (quiet) after_quiet_locked(g);
+            return {};
+          case Outcome::closed:
+            return send_failed(make_error_code(errc::closed), std::move(v));
+          case Outcome::not_ready:
+            break;
+        }
+        if (!block) return send_failed(make_error_code(channel_errc::full), std::move(v));
+        if (deadline != Clock::time_point::max() && Clock::now() >= deadline)
+          return send_failed(std::make_error_code(std::errc::timed_out), std::move(v));
+        if (!spin || !quiet || !thaw_to_spin_locked(g)) {
+          w.emplace();
+          w->data = &v;
+          auto g2 = sendq_.lock();  // the ring stays frozen: a sender waits
+          sendq_.push_back(g2, *w);
+          break;
+        }
+      }
+      if (yield_retry([&] { return buf_.try_push(v); })) return {};
     }
     const sync::WaitStatus st = sendq_.wait(*w, deadline, true);
     if (st == sync::WaitStatus::notified) {
@@ -178,24 +201,34 @@ class ChannelState {
     std::optional<T> slot;
     if (buf_.try_pop(slot)) return std::move(*slot);  // a value, and nobody waits: no lock
     std::optional<ChanWaiter> w;
-    {
-      sync::WakeList wakes;
-      Lock g(*this);
-      const bool quiet = quiet_locked(g);
-      switch (recv_locked(g, slot, nullptr, 0, wakes)) {
-        case Outcome::done:
-          if (quiet) after_quiet_locked(g);
-          return std::move(*slot);
-        case Outcome::closed:
-          return fail(errc::closed);
-        case Outcome::not_ready:
-          break;
+    for (bool spin = block && this_fiber::peers_ready();; spin = false) {  // the spin budget is spent once
+      if (spin && !buf_.frozen()) {  // empty, and nobody waits: a value may come soon, without the lock
+        if (yield_retry([&] { return buf_.try_pop(slot); })) return std::move(*slot);
+        continue;
       }
-      if (!block) return fail(channel_errc::empty);
-      if (deadline != Clock::time_point::max() && Clock::now() >= deadline) return fail(std::errc::timed_out);
-      w.emplace();
-      w->data = &slot;
-      recvq_.push_back(g.queue(), *w);  // the ring stays frozen: a receiver waits
+      {
+        sync::WakeList wakes;
+        Lock g(*this);
+        const bool quiet = quiet_locked(g);
+        switch (recv_locked(g, slot, nullptr, 0, wakes)) {
+          case Outcome::done:
+            if (quiet) after_quiet_locked(g);
+            return std::move(*slot);
+          case Outcome::closed:
+            return fail(errc::closed);
+          case Outcome::not_ready:
+            break;
+        }
+        if (!block) return fail(channel_errc::empty);
+        if (deadline != Clock::time_point::max() && Clock::now() >= deadline) return fail(std::errc::timed_out);
+        if (!spin || !quiet || !thaw_to_spin_locked(g)) {
+          w.emplace();
+          w->data = &slot;
+          recvq_.push_back(g.queue(), *w);  // the ring stays frozen: a receiver waits
+          break;
+        }
+      }
+      if (yield_retry([&] { return buf_.try_pop(slot); })) return std::move(*slot);
     }
     const sync::WaitStatus st = recvq_.wait(*w, deadline, true);
     if (st == sync::WaitStatus::notified) {
@@ -341,6 +374,25 @@ class ChannelState {
     buf_.thaw();
   }
 
+  // thaw_to_spin_locked: a blocking plain operation found the ring not ready and nobody waiting;
+  // thaws the ring so it can retry lock-free (yield_retry) instead of queueing now. False when the
+  // ring cannot thaw: a select holds it frozen, or its storage is not final (unbounded, capacity 0).
+  bool thaw_to_spin_locked(const Lock&) noexcept { return select_hold_ == 0 && buf_.thaw(); }
+
+  // yield_retry: lets the other fibers of this worker run, then retries `attempt` (a lock-free ring
+  // operation), up to kYieldRetries times. Gives up early once the ring froze: someone queued, and
+  // our turn is behind them, under the lock.
+  template <class Attempt>
+  bool yield_retry(Attempt&& attempt) {
+    for (int i = 0; i < kYieldRetries; ++i) {
+      if (!this_fiber::peers_ready()) return false;
+      this_fiber::yield();
+      if (attempt()) return true;
+      if (buf_.frozen()) return false;
+    }
+    return false;
+  }
+
   // take_front: the oldest waiter of q that may be served, or nullptr. A select waiter is claimed
   // for its branch first; one whose select was decided by another branch is dequeued (kGrantLost)
   // and skipped. The caller must notify the returned waiter before it releases the lock.
@@ -369,6 +421,7 @@ class ChannelState {
   bool closed_ = false;  // under the channel lock
   std::uint8_t select_hold_ = 0;  // under the channel lock; see note_select_locked
   static constexpr std::uint8_t kSelectQuiet = 64;
+  static constexpr int kYieldRetries = 4;
   std::atomic<bool> closed_flag_{false};
 
  public:
