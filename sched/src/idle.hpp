@@ -48,6 +48,9 @@ class Idle {
   // sleepers: the workers asleep now (for shutdown).
   std::vector<unsigned> sleepers();
 
+  // maybe_idle: a relaxed look at whether worker_to_notify() would wake someone now (nobody
+  // searching, someone asleep); a hint that may be stale, for callers that can afford to miss one.
+  bool maybe_idle() const noexcept { return should_notify(state_.load(std::memory_order_relaxed)); }
   unsigned searching() const noexcept { return state_.load(std::memory_order_relaxed) & kSearchMask; }
   unsigned unparked() const noexcept { return state_.load(std::memory_order_relaxed) >> kUnparkShift; }
 

@@ -41,6 +41,13 @@ bool peers_ready() noexcept {
   return w && w->current() && w->has_ready_tasks();
 }
 
+bool yield_to_peers() {
+  sched::Worker* w = sched::current_worker();
+  if (!w || !w->current() || !w->has_ready_tasks()) return false;
+  w->switch_out(w->current(), sched::Worker::Intent::yield_waiting);
+  return true;
+}
+
 bool cancellation_requested() noexcept {
   sched::Task* t = current_task();
   return t && t->cancel_requested();

@@ -363,11 +363,16 @@ void Worker::after_switch(void* from_context) noexcept {
       }
       break;
     }
-    case Intent::yield: {
+    case Intent::yield:
+    case Intent::yield_waiting: {
       // The state stays `running`: a queued yielder only needs its permit kept, and unpark() of a
       // running fiber does exactly that. The queue publishes `context` to whoever pops it.
       c.context = from_context;
-      schedule_back(from);
+      if (intent_ == Intent::yield) {
+        schedule_back(from);
+      } else {
+        requeue_waiting(from);
+      }
       break;
     }
     case Intent::finish: {
@@ -387,6 +392,20 @@ void Worker::after_switch(void* from_context) noexcept {
 void Worker::schedule_lifo(Task* t) {
   if (lifo_) schedule_back(lifo_);
   lifo_ = t;
+}
+
+void Worker::requeue_waiting(Task* t) {
+  if (!local_.try_push(t)) {
+    schedule_back(t);  // full: schedule_back spills to the inject queue
+    return;
+  }
+  // A fiber that waits is not work to spread: waking a thief for it would split it from the fiber
+  // about to hand it what it waits for (a ping-pong pair). But two or more others ready here are,
+  // even when they too only ever yield (a pipeline whose stages all landed on this worker), so
+  // they wake an idle worker. Most yields find none idle, and a relaxed look settles that without
+  // notify_work's fence; a wake-up missed by that look costs balance for a while, never progress,
+  // since this worker runs its queue itself.
+  if (!searching_ && local_.size() + (lifo_ ? 1 : 0) > 2 && sched_.idle.maybe_idle()) sched_.notify_work();
 }
 
 void Worker::schedule_back(Task* t) {

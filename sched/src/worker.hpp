@@ -56,7 +56,7 @@ class Worker {
   static constexpr unsigned kFairnessInterval = 61;  // ticks between inject/inbox-first checks
   static constexpr unsigned kMaxLifoPolls = 3;    // LIFO-slot runs in a row before the queue
 
-  enum class Intent { park, yield, finish };
+  enum class Intent { park, yield, yield_waiting, finish };
 
   Worker(Scheduler::Impl& sched, unsigned index);
   ~Worker();
@@ -81,6 +81,9 @@ class Worker {
   void schedule_lifo(Task* t);
   // owner: queues a task at the back of the local queue (overflow goes to the inject queue).
   void schedule_back(Task* t);
+  // owner: queues a yielding fiber that only waits briefly (this_fiber::yield_to_peers) at the
+  // back, like schedule_back, but without counting it as work to spread (see the definition).
+  void requeue_waiting(Task* t);
   // owner: counts a wake-up sent to this worker (bumped by the notifier).
   void count_wakeup() noexcept { counters_.wakeups.fetch_add(1, std::memory_order_relaxed); }
   // owner: whether another task is ready to run here (LIFO slot, local queue, inbox).

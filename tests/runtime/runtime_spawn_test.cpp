@@ -234,16 +234,19 @@ TEST_P(RuntimeSpawn, YieldLetsOthersRun) {
 
 INSTANTIATE_WORKER_COUNTS(RuntimeSpawn);
 
-// peers_ready on one worker, where nothing can steal the spawned child before the checks.
-TEST(RuntimePeersReady, TrueOnlyWhileAnotherFiberIsReadyOnThisWorker) {
+// peers_ready / yield_to_peers on one worker, where nothing can steal the spawned child before
+// the checks.
+TEST(RuntimePeersReady, OnlyAnotherFiberReadyOnThisWorkerCounts) {
   EXPECT_FALSE(this_fiber::peers_ready());  // a plain thread has no worker
+  EXPECT_FALSE(this_fiber::yield_to_peers());
   Runtime rt{Config{.workers = 1}};
   rt.block_on([] {
     EXPECT_FALSE(this_fiber::peers_ready());
+    EXPECT_FALSE(this_fiber::yield_to_peers());  // nobody to yield to: returns at once
     bool ran = false;
     auto child = spawn([&] { ran = true; });
     EXPECT_TRUE(this_fiber::peers_ready());  // queued here, not run yet
-    this_fiber::yield();
+    EXPECT_TRUE(this_fiber::yield_to_peers());
     EXPECT_TRUE(ran);
     child.join();
     EXPECT_FALSE(this_fiber::peers_ready());

@@ -42,6 +42,12 @@ void yield();
 // worker, where parking lets the waker gather both fibers on one worker.
 bool peers_ready() noexcept;
 
+// yield_to_peers: yield() for a fiber that waits briefly (spin-then-wait): returns false at once,
+// without yielding, when no other fiber is ready on this worker; and it does not wake an idle
+// worker to take the caller, as yield() may (a waiting fiber is not work to spread, and a thief
+// would split it from the fiber about to hand it what it waits for). Not a cancellation point.
+bool yield_to_peers();
+
 // cancellation_requested: true once the calling task was asked to cancel (false on a plain thread).
 bool cancellation_requested() noexcept;
 

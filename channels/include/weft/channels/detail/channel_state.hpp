@@ -23,8 +23,8 @@
 // yields to the other ready fibers of its worker and retries lock-free, up to kYieldRetries times
 // (yield_retry); when the ring was frozen it takes the lock once, and a quiet attempt there thaws
 // the ring for the retries. It spins only while its worker has other fibers ready
-// (this_fiber::peers_ready): those may be the very fibers that make room or a value, and an idle
-// worker is not made to busy-poll. Queued waiters keep their priority: a retry stops as soon as
+// (this_fiber::peers_ready, yield_to_peers): those may be the very fibers that make room or a
+// value, and an idle worker is not made to busy-poll. Queued waiters keep their priority: a retry stops as soon as
 // the ring froze (someone queued) and the operation queues behind them under the lock. The spin is
 // bounded, and the deadline is checked under the lock before it.
 //
@@ -379,14 +379,13 @@ class ChannelState {
   // ring cannot thaw: a select holds it frozen, or its storage is not final (unbounded, capacity 0).
   bool thaw_to_spin_locked(const Lock&) noexcept { return select_hold_ == 0 && buf_.thaw(); }
 
-  // yield_retry: lets the other fibers of this worker run, then retries `attempt` (a lock-free ring
-  // operation), up to kYieldRetries times. Gives up early once the ring froze: someone queued, and
-  // our turn is behind them, under the lock.
+  // yield_retry: lets the other fibers ready on this worker run (none ready: gives up), then
+  // retries `attempt` (a lock-free ring operation), up to kYieldRetries times. Gives up early once
+  // the ring froze: someone queued, and our turn is behind them, under the lock.
   template <class Attempt>
   bool yield_retry(Attempt&& attempt) {
     for (int i = 0; i < kYieldRetries; ++i) {
-      if (!this_fiber::peers_ready()) return false;
-      this_fiber::yield();
+      if (!this_fiber::yield_to_peers()) return false;
       if (attempt()) return true;
       if (buf_.frozen()) return false;
     }
