@@ -145,6 +145,61 @@ TEST_P(ChannelsChannel, BoundedSenderBlocksWhenFullAndResumesInOrder) {
   h.join();
 }
 
+// Spin before waiting (docs/channels.md), on one worker, where "another fiber is ready here" is
+// deterministic: a recv on an empty channel whose sender is ready on the same worker yields to it
+// and takes the value without queueing; with an expired deadline it neither spins nor queues.
+TEST(ChannelsChannelSpin, ReceiverYieldsToAReadySenderInsteadOfQueueing) {
+  Runtime rt{Config{.workers = 1}};
+  rt.block_on([] {
+    auto [tx, rx] = make_channel<int>(4);
+    std::size_t waiters_seen = 99;
+    auto sender = spawn([&, tx = tx] {
+      waiters_seen = tx.waiters();  // the receiver is spinning, not queued
+      tx.send(7).value();
+    });
+    EXPECT_EQ(rx.recv().value(), 7);
+    sender.join();
+    EXPECT_EQ(waiters_seen, 0u);
+  });
+}
+
+TEST(ChannelsChannelSpin, ExpiredDeadlineNeitherSpinsNorQueues) {
+  Runtime rt{Config{.workers = 1}};
+  rt.block_on([] {
+    auto [tx, rx] = make_channel<int>(1);
+    bool peer_ran = false;
+    auto peer = spawn([&] { peer_ran = true; });
+    EXPECT_TRUE(test::has_error(rx.recv_for(0ms), std::errc::timed_out));
+    ASSERT_TRUE(tx.send(1).has_value());
+    auto r = tx.send_for(2, 0ms);  // full
+    EXPECT_TRUE(test::has_error(r, std::errc::timed_out));
+    EXPECT_FALSE(peer_ran);  // nothing yielded to it
+    EXPECT_EQ(rx.waiters(), 0u);
+    peer.join();
+  });
+}
+
+// A sender that could spin (another fiber is ready on its worker) but finds a sender queued ahead
+// of it queues behind that one: the values arrive in the order the senders started waiting.
+TEST(ChannelsChannelSpin, SenderThatCouldSpinStaysBehindAQueuedOne) {
+  Runtime rt{Config{.workers = 1}};
+  auto [tx, rx] = make_channel<int>(1);
+  ASSERT_TRUE(tx.send(0).has_value());  // full from here on
+  auto first = rt.spawn([tx = tx] { tx.send(1).value(); });
+  ASSERT_TRUE(test::waiters_reach(rx, 1));
+  std::atomic<bool> stop{false};
+  auto ready_peer = rt.spawn([&] {
+    while (!stop.load()) this_fiber::yield();
+  });
+  auto second = rt.spawn([tx = tx] { tx.send(2).value(); });
+  ASSERT_TRUE(test::waiters_reach(rx, 2));
+  stop = true;
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(rx.recv().value(), i);
+  first.join();
+  second.join();
+  ready_peer.join();
+}
+
 TEST_P(ChannelsChannel, PingPongAcrossWorkers) {
   Runtime rt{config()};
   auto [atx, arx] = make_channel<int>(1);

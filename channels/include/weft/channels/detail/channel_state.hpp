@@ -24,9 +24,10 @@
 // (yield_retry); when the ring was frozen it takes the lock once, and a quiet attempt there thaws
 // the ring for the retries. It spins only while its worker has other fibers ready
 // (this_fiber::peers_ready, yield_to_peers): those may be the very fibers that make room or a
-// value, and an idle worker is not made to busy-poll. Queued waiters keep their priority: a retry stops as soon as
-// the ring froze (someone queued) and the operation queues behind them under the lock. The spin is
-// bounded, and the deadline is checked under the lock before it.
+// value, and an idle worker is not made to busy-poll. Queued waiters keep their priority: a retry
+// stops as soon as the ring froze (someone queued) and the operation queues behind them under the
+// lock. The spin is bounded, an expired deadline skips it, and the deadline is checked again under
+// the lock after it.
 //
 // Invariants (under the channel lock, the ring frozen):
 //  - recvq_ non-empty => the ring is empty: a receiver queues only when nothing is buffered, and a
@@ -155,7 +156,7 @@ class ChannelState {
   SendResult<T> send(T&& v, Clock::time_point deadline, bool block) {
     if (buf_.try_push(v)) return {};  // room, and nobody waits: no lock
     std::optional<ChanWaiter> w;  // only a call that waits constructs a waiter
-    for (bool spin = block && this_fiber::peers_ready();; spin = false) {  // the spin budget is spent once
+    for (bool spin = may_spin(block, deadline);; spin = false) {  // the spin budget is spent once
       if (spin && !buf_.frozen()) {  // full, and nobody waits: room may come soon, without the lock
         if (yield_retry([&] { return buf_.try_push(v); })) return {};
         continue;
@@ -201,7 +202,7 @@ class ChannelState {
     std::optional<T> slot;
     if (buf_.try_pop(slot)) return std::move(*slot);  // a value, and nobody waits: no lock
     std::optional<ChanWaiter> w;
-    for (bool spin = block && this_fiber::peers_ready();; spin = false) {  // the spin budget is spent once
+    for (bool spin = may_spin(block, deadline);; spin = false) {  // the spin budget is spent once
       if (spin && !buf_.frozen()) {  // empty, and nobody waits: a value may come soon, without the lock
         if (yield_retry([&] { return buf_.try_pop(slot); })) return std::move(*slot);
         continue;
@@ -372,6 +373,14 @@ class ChannelState {
       return;
     }
     buf_.thaw();
+  }
+
+  // may_spin: whether a plain operation may spend the spin budget: it blocks, its deadline has not
+  // passed (an expired one tries once and returns, without yielding), and another fiber is ready
+  // on this worker to yield to.
+  static bool may_spin(bool block, Clock::time_point deadline) noexcept {
+    if (!block || !this_fiber::peers_ready()) return false;
+    return deadline == Clock::time_point::max() || Clock::now() < deadline;
   }
 
   // thaw_to_spin_locked: a blocking plain operation found the ring not ready and nobody waiting;
