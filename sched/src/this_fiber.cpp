@@ -42,8 +42,8 @@ bool peers_ready() noexcept {
 }
 
 bool yield_to_peers() {
+  if (!peers_ready()) return false;
   sched::Worker* w = sched::current_worker();
-  if (!w || !w->current() || !w->has_ready_tasks()) return false;
   w->switch_out(w->current(), sched::Worker::Intent::yield_waiting);
   return true;
 }
