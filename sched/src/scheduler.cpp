@@ -208,6 +208,7 @@ void Scheduler::spawn(Task* task, SpawnOptions options) {
   Worker* w = s.own_worker(current_worker());
   c.id = next_fiber_id();
   c.scheduler = this;
+  c.scheduler_shutting_down = &s.shutting_down;
   if (!options.name.empty()) c.name = std::make_unique<std::string>(std::move(options.name));
   if (options.token.can_be_cancelled()) {
     // Registered before the task can run or complete; runs request_cancel() at once if the token is

@@ -21,12 +21,6 @@ bool Task::is_finished() const noexcept {
   return core_.joiner.load(std::memory_order_acquire) == kJoinDone;
 }
 
-bool Task::cancel_requested() const noexcept {
-  // acquire pairs with the release store in request_cancel().
-  return core_.cancel_requested.load(std::memory_order_acquire) ||
-         (core_.scheduler && core_.scheduler->impl().shutting_down.load(std::memory_order_acquire));
-}
-
 void Task::request_cancel() noexcept {
   // seq_cst: pairs with the acquire in cancel_requested(), and with this_fiber::cancellation_token()
   // (which stores own_token, then reads this flag): either we see its token here, or it sees the flag.

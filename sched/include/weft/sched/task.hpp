@@ -57,6 +57,9 @@ struct FiberCore {
   std::uint32_t home_worker = 0;  // the worker it last ran on: remote wake-ups go to its inbox
   FiberId id = 0;
   Scheduler* scheduler = nullptr;
+  // The scheduler's shutdown flag, so cancel_requested() (checked by every blocking call) is
+  // inline and one load away.
+  const std::atomic<bool>* scheduler_shutting_down = nullptr;
   void* context = nullptr;       // saved machine context while not running
   void* stack_base = nullptr;    // lowest address of the stack mapping, guard page included
   std::size_t stack_size = 0;    // usable bytes above the guard
@@ -95,7 +98,11 @@ class Task {
   // (this_fiber::cancellation_token()) is cancelled. Never blocks on a fiber.
   void request_cancel() noexcept;
   // cancel_requested: true once request_cancel() was called or its scheduler began shutting down.
-  bool cancel_requested() const noexcept;
+  bool cancel_requested() const noexcept {
+    // acquire pairs with the release stores of request_cancel() and the scheduler's shutdown().
+    if (core_.cancel_requested.load(std::memory_order_acquire)) return true;
+    return core_.scheduler_shutting_down && core_.scheduler_shutting_down->load(std::memory_order_acquire);
+  }
 
   // wait_finished: blocks until is_finished(). In a fiber it suspends only that fiber, on a plain
   // thread it blocks the thread. Returns errc::cancelled when the *waiting* fiber is cancelled
