@@ -395,10 +395,7 @@ void Worker::schedule_lifo(Task* t) {
 }
 
 void Worker::requeue_waiting(Task* t) {
-  if (!local_.try_push(t)) {
-    schedule_back(t);  // full: schedule_back spills to the inject queue
-    return;
-  }
+  if (!local_.try_push(t)) return spill(t);
   // A fiber that waits is not work to spread: waking a thief for it would split it from the fiber
   // about to hand it what it waits for (a ping-pong pair). But two or more others ready here are,
   // even when they too only ever yield (a pipeline whose stages all landed on this worker), so
@@ -408,17 +405,18 @@ void Worker::requeue_waiting(Task* t) {
   if (!searching_ && local_.size() + (lifo_ ? 1 : 0) > 2 && sched_.idle.maybe_idle()) sched_.notify_work();
 }
 
+void Worker::spill(Task* t) {
+  // Move half of the queue and `t` to the inject queue, where every worker can find them.
+  constexpr std::size_t kHalf = kLocalQueueCapacity / 2;
+  Task* batch[kHalf + 1];
+  std::size_t n = local_.take_half(batch, kHalf);
+  batch[n++] = t;
+  sched_.inject.enqueue_bulk(batch, n);
+  sched_.notify_work();
+}
+
 void Worker::schedule_back(Task* t) {
-  if (!local_.try_push(t)) {
-    // Full: move half of the queue and `t` to the inject queue, where every worker can find them.
-    constexpr std::size_t kHalf = kLocalQueueCapacity / 2;
-    Task* batch[kHalf + 1];
-    std::size_t n = local_.take_half(batch, kHalf);
-    batch[n++] = t;
-    sched_.inject.enqueue_bulk(batch, n);
-    sched_.notify_work();
-    return;
-  }
+  if (!local_.try_push(t)) return spill(t);
   // Worth waking a thief only when there is more here than this worker runs next (tokio's rule),
   // and only on the push that makes it so: while older items wait here, any worker that parks as
   // the last searcher sees them and wakes another (idle.hpp, point 2), so a burst of pushes

@@ -132,6 +132,8 @@ class Worker {
   bool prepare(Task* t);
   void jump(Task* from, Task* to, bool from_finished) noexcept;
   void found_work();
+  // spill: the local queue is full: `t` and half of the queue go to the inject queue.
+  void spill(Task* t);
 
   Scheduler::Impl& sched_;
   const unsigned index_;

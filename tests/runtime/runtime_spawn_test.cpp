@@ -197,6 +197,27 @@ TEST_P(RuntimeSpawn, DetachedTasksFinish) {
   EXPECT_EQ(done.load(), n);
 }
 
+TEST_P(RuntimeSpawn, ABurstOfSpawnsFromAFiberOverflowsItsQueueAndEveryTaskRuns) {
+  // 1,000 spawns without suspending: more than a worker's local queue holds (256), so the spawning
+  // worker spills half of its queue to the inject queue, more than once.
+  Runtime rt{config()};
+  const int n = 1000;
+  std::atomic<int> ran{0};
+  const auto before = rt.stats();
+  rt.block_on([&] {
+    std::vector<JoinHandle<void>> hs;
+    hs.reserve(n);
+    for (int i = 0; i < n; ++i) hs.push_back(spawn([&] { ran.fetch_add(1); }));
+    for (auto& h : hs) h.join();
+  });
+  EXPECT_EQ(ran.load(), n);
+  std::uint64_t inject_taken = 0;
+  const auto after = rt.stats();
+  for (std::size_t w = 0; w < after.size(); ++w) inject_taken += after[w].inject_taken - before[w].inject_taken;
+  // With one worker nobody steals while the fiber spawns, so the queue must have overflowed.
+  if (rt.workers() == 1) EXPECT_GT(inject_taken, 0u);
+}
+
 TEST_P(RuntimeSpawn, StealingHappens) {
   Runtime rt{config()};
   if (rt.workers() < 2) GTEST_SKIP() << "stealing needs two workers";
