@@ -104,6 +104,7 @@ void Worker::run() {
   }
   sched_tsan_fiber_ = fiber_switch::tsan_current();
 
+  bool just_parked = false;  // the driver was entered since the last task ran
   for (;;) {
     ++tick_;
     maintenance();
@@ -112,13 +113,17 @@ void Worker::run() {
     if (t) {
       found_work();
       // Submit what the last tick queued and reap what completed before running on. With nothing
-      // to run, park() submits and waits in the same call instead: one syscall, not two.
-      driver_->poll();
+      // to run, park() submits and waits in the same call instead: one syscall, not two. Right
+      // after a park nothing was queued since, and what completed was just reaped: the next
+      // tick's poll (or park) takes what arrives meanwhile.
+      if (!just_parked) driver_->poll();
+      just_parked = false;
       run_task(t);
       continue;
     }
     if (sched_.stop.load(std::memory_order_acquire)) break;
     park();
+    just_parked = true;
   }
 }
 

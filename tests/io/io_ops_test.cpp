@@ -330,6 +330,48 @@ TEST_P(IoOps, SubmissionsAreBatchedPerTick) {
   EXPECT_LT(enters * 8, sqes) << enters << " enters for " << sqes << " SQEs";
 }
 
+// A worker that wakes from its park with completions runs the woken fibers at once: it does not
+// enter the ring again first (nothing was queued since, and everything completed was just reaped).
+// A ping-pong round between two fibers over a socketpair (send, recv on each side) is then two
+// waves, one io_uring_enter each, even while another operation stays in flight.
+TEST_P(IoOps, AWorkerBackFromItsParkDoesNotEnterTheRingAgainBeforeRunning) {
+  Runtime rt{Config{.workers = 1}};
+  (void)GetParam();
+  if (rt.backend() != Backend::io_uring) GTEST_SKIP() << "counts io_uring_enter calls";
+  const int kRounds = 500;
+  const std::uint64_t enters = rt.block_on([&] {
+    int ab[2], idle[2];
+    EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ab), 0);
+    EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, idle), 0);
+    auto in_flight = spawn([&] {  // keeps an operation outstanding on the ring throughout
+      std::byte b[1];
+      EXPECT_EQ(io::recv(idle[0], b).value(), 0u);
+    });
+    this_fiber::yield();  // let it submit its recv
+    const io::UringStats before = io::current_uring_stats();
+    auto peer = spawn([&] {
+      std::byte b[8];
+      for (int i = 0; i < kRounds; ++i) {
+        EXPECT_EQ(io::recv(ab[1], b).value(), 8u);
+        EXPECT_EQ(io::send(ab[1], b).value(), 8u);
+      }
+    });
+    std::byte msg[8]{};
+    for (int i = 0; i < kRounds; ++i) {
+      EXPECT_EQ(io::send(ab[0], msg).value(), 8u);
+      EXPECT_EQ(io::recv(ab[0], msg).value(), 8u);
+    }
+    peer.join();
+    const std::uint64_t n = io::current_uring_stats().enters - before.enters;
+    ::shutdown(idle[1], SHUT_WR);
+    in_flight.join();
+    for (int fd : {ab[0], ab[1], idle[0], idle[1]}) ::close(fd);
+    return n;
+  });
+  // Two per round (a poll right after each park made it four); a few more for the start and end.
+  EXPECT_LE(enters, 2u * kRounds + 8) << enters << " io_uring_enter calls for " << kRounds << " rounds";
+}
+
 // On epoll, what epoll cannot wait for runs on the blocking pool: files open, stat and sync there,
 // while the fiber's worker stays free.
 TEST_P(IoOps, EpollRunsFileSystemCallsOnTheBlockingPool) {
