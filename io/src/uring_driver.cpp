@@ -60,7 +60,7 @@ UringDriver::UringDriver(const UringOptions& options) : IoBackend(&kUringKind) {
   for (unsigned flags : sets) {
     io_uring_params p{};
     p.flags = flags | IORING_SETUP_CQSIZE;
-    p.cq_entries = options.cq_entries ? options.cq_entries : 2 * options.entries;
+    p.cq_entries = options.cq_entries ? options.cq_entries : UringOptions::kDefaultCqEntries;
     rc = io_uring_queue_init_params(options.entries, &ring_, &p);
     if (rc == 0) {
       setup_flags_ = p.flags;
@@ -166,6 +166,9 @@ void UringDriver::enter(bool wait, const __kernel_timespec* timeout) {
   if (rc < 0 && rc != -EBUSY && rc != -EAGAIN && rc != -EINTR && rc != -ETIME) {
     throw std::system_error(-rc, std::system_category(), "weft: io_uring_enter");
   }
+  // The kernel flags completions it could not fit in the CQ (it keeps them and hands them over as
+  // room frees): counted, since it means the CQ is too small for what is in flight.
+  if (IO_URING_READ_ONCE(*ring_.sq.kflags) & IORING_SQ_CQ_OVERFLOW) bump(cq_overflows_);
   reap();
   if (deferred_head_) admit_deferred();
 }
@@ -252,13 +255,15 @@ UringStats UringDriver::stats() const noexcept {
                     .cqes_reaped = reaped_.load(std::memory_order_relaxed),
                     .msg_ring_wakes = msg_ring_wakes_.load(std::memory_order_relaxed),
                     .waited_for_room = waited_.load(std::memory_order_relaxed),
+                    .cq_overflows = cq_overflows_.load(std::memory_order_relaxed),
                     .setup_flags = setup_flags_,
                     .msg_ring_wakeups = msg_ring_};
 }
 
 sched::IoCounters UringDriver::io_counters() const noexcept {
   const UringStats s = stats();
-  return sched::IoCounters{.sqes_submitted = s.sqes_submitted, .uring_enters = s.enters, .cqes_reaped = s.cqes_reaped};
+  return sched::IoCounters{.sqes_submitted = s.sqes_submitted, .uring_enters = s.enters, .cqes_reaped = s.cqes_reaped,
+                           .cq_overflows = s.cq_overflows};
 }
 
 std::unique_ptr<sched::Driver> make_uring_driver(const UringOptions& options) {

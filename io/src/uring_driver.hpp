@@ -132,7 +132,7 @@ class UringDriver final : public IoBackend {
   bool admitting_ = false;  // admit_deferred is running (its reserve() may reap and call it again)
   // Written only by the owner thread with bump() (relaxed load+store, no locked instruction), so
   // Runtime::metrics() may read them from another thread.
-  std::atomic<std::uint64_t> enters_{0}, submitted_{0}, reaped_{0}, msg_ring_wakes_{0}, waited_{0};
+  std::atomic<std::uint64_t> enters_{0}, submitted_{0}, reaped_{0}, msg_ring_wakes_{0}, waited_{0}, cq_overflows_{0};
 };
 
 // owned_ring: the ring the calling thread owns (created, and alone submits to), nullptr when it

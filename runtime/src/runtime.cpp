@@ -91,6 +91,7 @@ Metrics Runtime::metrics() const {
     m.wakeups += w.wakeups;
     m.sqes_submitted += w.io.sqes_submitted;
     m.uring_enters += w.io.uring_enters;
+    m.cq_overflows += w.io.cq_overflows;
     m.cqes_reaped += w.io.cqes_reaped;
     m.epoll_waits += w.io.epoll_waits;
     m.epoll_ctls += w.io.epoll_ctls;

@@ -8,6 +8,7 @@
 #include "support/test_support.hpp"
 
 #include <arpa/inet.h>
+#include <linux/io_uring.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -459,6 +460,52 @@ TEST(IoRing, TinyQueuesAndInFlightCapLoseNoCompletion) {
     }
     EXPECT_EQ(ok.load() + not_started, n) << workers << " workers";
     EXPECT_GT(waited.load(), 0u) << "the in-flight cap never made an operation wait";
+  }
+}
+
+// Completions that do not fit the CQ wait in the kernel's overflow list, and the ring counts that
+// (UringStats::cq_overflows, Metrics::cq_overflows); the default CQ holds a burst of thousands of
+// completions at once, so in normal operation nothing waits there. The burst: reads on an idle
+// pipe whose linked timeouts share one deadline, two completions each, arriving together.
+// A kernel without these flags skips.
+TEST(IoRing, CqOverflowIsCountedAndTheDefaultCqHoldsABurst) {
+  for (const unsigned cq_entries : {8u, 0u}) {
+    sched::Scheduler::Options o;
+    o.workers = 1;
+    o.driver_factory = [cq_entries](unsigned) {
+      // A CQ may not be smaller than the SQ: the small one gets a 4-entry SQ. Without
+      // DEFER_TASKRUN, whose waits hand over a few completions at a time, the kernel posts a
+      // burst all at once, which is what a CQ must be sized for.
+      return io::make_uring_driver(io::UringOptions{.entries = cq_entries ? 4u : 256u,
+                                                    .cq_entries = cq_entries,
+                                                    .flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN});
+    };
+    std::optional<sched::Scheduler> holder;
+    try {
+      holder.emplace(o);
+    } catch (const std::system_error& e) {
+      GTEST_SKIP() << "no io_uring here: " << e.what();
+    }
+    sched::Scheduler& s = *holder;
+    Pipe idle;
+    constexpr int kReads = 2000;  // 4,000 completions: a quarter of the default CQ
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(300);
+    std::atomic<int> timed_out{0};
+    std::vector<JoinHandle<void>> hs;
+    for (int i = 0; i < kReads; ++i) {
+      hs.push_back(detail::spawn_on(s, {}, [&] {
+        std::byte b[1];
+        if (io::read_until(idle.r, b, deadline).error() == std::errc::timed_out) ++timed_out;
+      }));
+    }
+    for (auto& h : hs) h.join();
+    EXPECT_EQ(timed_out.load(), kReads);
+    const std::uint64_t overflows = s.stats().at(0).io.cq_overflows;
+    if (cq_entries == 8) {
+      EXPECT_GT(overflows, 0u) << "an 8-entry CQ took a burst of 4,000 completions without overflowing?";
+    } else {
+      EXPECT_EQ(overflows, 0u) << "the default CQ overflowed under 4,000 completions";
+    }
   }
 }
 

@@ -35,6 +35,8 @@ struct Metrics {
   std::uint64_t sqes_submitted = 0;  // io_uring: SQEs handed to the kernel (the operations)
   std::uint64_t uring_enters = 0;    // io_uring: io_uring_enter calls
   std::uint64_t cqes_reaped = 0;     // io_uring: completions processed
+  std::uint64_t cq_overflows = 0;    // io_uring: times completions had to wait in the kernel's
+                                     // overflow list because the CQ was full (0 in normal operation)
 
   std::uint64_t epoll_waits = 0;     // epoll: epoll_wait calls
   std::uint64_t epoll_ctls = 0;      // epoll: epoll_ctl calls
@@ -63,6 +65,7 @@ struct Metrics {
     a.sqes_submitted -= b.sqes_submitted;
     a.uring_enters -= b.uring_enters;
     a.cqes_reaped -= b.cqes_reaped;
+    a.cq_overflows -= b.cq_overflows;
     a.epoll_waits -= b.epoll_waits;
     a.epoll_ctls -= b.epoll_ctls;
     a.pool_ops -= b.pool_ops;

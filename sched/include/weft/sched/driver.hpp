@@ -26,6 +26,8 @@ struct IoCounters {
   std::uint64_t sqes_submitted = 0;  // io_uring: SQEs handed to the kernel
   std::uint64_t uring_enters = 0;    // io_uring: io_uring_enter calls (submit, wait, or both)
   std::uint64_t cqes_reaped = 0;     // io_uring: completions processed
+  std::uint64_t cq_overflows = 0;    // io_uring: enters after which completions waited in the
+                                     // kernel's overflow list (the CQ was full)
   std::uint64_t epoll_waits = 0;     // epoll: epoll_wait / epoll_pwait2 calls
   std::uint64_t epoll_ctls = 0;      // epoll: epoll_ctl calls (arming a readiness wait)
   std::uint64_t pool_ops = 0;        // epoll: operations run on the blocking pool (files, openat, ...)
