@@ -69,7 +69,10 @@ inline void release_refs(IoOp& op, int n) noexcept {
   // acq_rel: the last releaser sees every other releaser's writes to res/timed_out.
   if (op.pending.fetch_sub(n, std::memory_order_acq_rel) != n) return;
   if (op.select) return settle_select(op);
-  sched::wake_task(op.task);
+  // To the back of the run queue, not the LIFO slot: the completions of one reap are queued in
+  // completion order behind the fibers already runnable (sched/src/run_queue.hpp, the order
+  // promise), so the last one reaped does not jump ahead of everyone waiting.
+  sched::wake_task(op.task, /*lifo=*/false);
   op.done.store(true, std::memory_order_release);  // pairs with wait_for_completion's acquire
 }
 

@@ -53,6 +53,9 @@ class Idle {
   bool maybe_idle() const noexcept { return should_notify(state_.load(std::memory_order_relaxed)); }
   unsigned searching() const noexcept { return state_.load(std::memory_order_relaxed) & kSearchMask; }
   unsigned unparked() const noexcept { return state_.load(std::memory_order_relaxed) >> kUnparkShift; }
+  // all_asleep: every worker is asleep. seq_cst: the monitor's doze pairs it with its store of
+  // monitor_dozing against a waking worker's unpark RMW and its read of that flag.
+  bool all_asleep() const noexcept { return (state_.load(std::memory_order_seq_cst) >> kUnparkShift) == 0; }
 
  private:
   static constexpr unsigned kUnparkShift = 16;

@@ -89,6 +89,8 @@ struct Scheduler::Impl {
   // start_monitor / stop_monitor: the stall monitor thread (stall_monitor.cpp).
   void start_monitor();
   void stop_monitor() noexcept;
+  // wake_monitor: a worker back from its sleep ends the monitor's doze (stall_monitor.cpp).
+  void wake_monitor() noexcept;
 
   Scheduler* owner = nullptr;
   Options options;
@@ -119,6 +121,8 @@ struct Scheduler::Impl {
   std::mutex monitor_mu;
   std::condition_variable monitor_cv;
   bool monitor_stop = false;  // under monitor_mu
+  // monitor_dozing: the monitor sleeps long because every worker slept (stall_monitor.cpp).
+  std::atomic<bool> monitor_dozing{false};
   // Last member, destroyed first: its destructor waits for jobs that may still wake tasks.
   BlockingPool blocking_pool;
 };

@@ -1,4 +1,5 @@
-// stall_monitor.cpp: the thread that reports a fiber running too long without suspending.
+// stall_monitor.cpp: the thread that reports a fiber running too long without suspending, and
+// hands on the fibers stranded behind it.
 //
 // A fiber that never suspends holds its worker: fibers queued on that worker wait until another
 // worker steals them, and a one-worker runtime stops altogether. The monitor makes that visible.
@@ -11,6 +12,17 @@
 // since: it is reported once (the next switch makes a new pair). No fence, lock or RMW is added to
 // the switch path, and the monitor never dereferences a task: the id is a copy, and the name comes
 // from the registry under its shard lock (named tasks are registered from their start).
+//
+// Stranded fibers: a fiber woken by a fiber that then runs on without suspending (a CPU-heavy
+// handler) sits in its waker's LIFO slot, which only its owner takes from between fibers; and a
+// single fiber queued there wakes no idle worker (worker.cpp, schedule_back). So with more than one
+// worker the monitor samples every kRescuePeriod, and a worker whose pair did not change between two
+// samples with a fiber running gets rescue_stranded(): its LIFO slot's fiber moves to the inject
+// queue (the slot is stealable: run_queue.hpp) and an idle worker is woken for whatever waits there.
+// A stranded fiber therefore runs within about 2 x kRescuePeriod when another worker is idle,
+// whatever its waker does, and the fibers that hand off in microseconds (ping-pong, short handlers)
+// never meet the monitor. While every worker sleeps the monitor dozes (kDozePeriod, or the stall
+// period), and the first worker to wake ends the doze.
 //
 // Precision: a stall is reported between threshold and 1.5 x threshold after it began. A racy read
 // of the two words can only make a pair look new, which delays a report by one sample. A worker
@@ -28,6 +40,9 @@
 namespace weft::sched {
 
 namespace {
+
+constexpr auto kRescuePeriod = std::chrono::microseconds(500);
+constexpr auto kDozePeriod = std::chrono::milliseconds(50);
 
 struct Sample {
   std::uint64_t resumes = 0;
@@ -50,12 +65,30 @@ void log_stall(unsigned worker, FiberId id, const std::string& name, std::chrono
 
 void Scheduler::Impl::start_monitor() {
   const auto threshold = options.stall_threshold;
-  if (threshold <= threshold.zero()) return;
-  const auto period = std::max<std::chrono::steady_clock::duration>(threshold / 2, std::chrono::milliseconds(1));
-  monitor = std::thread([this, threshold, period] {
+  const bool report = threshold > threshold.zero();
+  const bool rescue = nworkers > 1;  // with one worker there is nobody to hand a fiber to
+  if (!report && !rescue) return;
+  using Duration = std::chrono::steady_clock::duration;
+  const Duration slow = report ? std::max<Duration>(threshold / 2, std::chrono::milliseconds(1)) : kDozePeriod;
+  const Duration fast = rescue ? std::min<Duration>(kRescuePeriod, slow) : slow;
+  monitor = std::thread([this, threshold, report, rescue, fast, slow] {
     std::vector<Sample> samples(nworkers);
     std::unique_lock lock(monitor_mu);
-    while (!monitor_cv.wait_for(lock, period, [&] { return monitor_stop; })) {
+    for (;;) {
+      // Doze while every worker sleeps: nothing runs, so nothing can be stranded. The first worker
+      // to wake ends the doze (wake_monitor); the store-then-read here and the worker's
+      // unpark-then-read of monitor_dozing (both seq_cst) make sure one of the two sees the other.
+      bool dozing = false;
+      if (rescue && idle.all_asleep()) {
+        monitor_dozing.store(true, std::memory_order_seq_cst);
+        dozing = idle.all_asleep();
+        if (!dozing) monitor_dozing.store(false, std::memory_order_relaxed);
+      }
+      monitor_cv.wait_for(lock, dozing ? slow : fast, [&] {
+        return monitor_stop || (dozing && !monitor_dozing.load(std::memory_order_relaxed));
+      });
+      if (monitor_stop) return;
+      if (dozing) monitor_dozing.store(false, std::memory_order_relaxed);
       const auto now = std::chrono::steady_clock::now();
       for (unsigned i = 0; i < nworkers; ++i) {
         Worker& w = *workers[i];
@@ -66,13 +99,23 @@ void Scheduler::Impl::start_monitor() {
           s = Sample{resumes, running, now, false};
           continue;
         }
-        if (running == 0 || s.reported || now - s.since < threshold) continue;
+        if (running == 0) continue;
+        // One fiber has run since the last sample at least: what it woke or queued here would wait
+        // for it to suspend.
+        if (rescue) w.rescue_stranded();
+        if (!report || s.reported || now - s.since < threshold) continue;
         s.reported = true;
         w.count_stall();
         log_stall(i, running, registry.name_of(running), now - s.since);
       }
     }
   });
+}
+
+void Scheduler::Impl::wake_monitor() noexcept {
+  if (!monitor_dozing.exchange(false, std::memory_order_seq_cst)) return;  // another worker did
+  { std::lock_guard lock(monitor_mu); }  // the monitor is in its wait, or re-checks the flag first
+  monitor_cv.notify_one();
 }
 
 void Scheduler::Impl::stop_monitor() noexcept {

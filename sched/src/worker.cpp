@@ -106,7 +106,6 @@ void Worker::run() {
 
   bool just_parked = false;  // the driver was entered since the last task ran
   for (;;) {
-    ++tick_;
     maintenance();
     Task* t = next_task();
     if (!t) t = search();
@@ -142,52 +141,43 @@ void Worker::maintenance() {
 }
 
 Task* Worker::next_task() {
-  if (tick_ % kFairnessInterval == 0) {
+  // The fairness look (worker.hpp): fibers woken from elsewhere or spawned from plain threads get
+  // their turn even while the run queue never empties.
+  if (runs_ - last_fair_look_ >= kFairnessInterval) {
+    measure_pace();
+    last_fair_look_ = runs_;
     if (Task* t = take_inbox()) return t;
     if (Task* t = take_inject()) return t;
+    balance();
   }
   if (Task* t = pop_local()) return t;
   if (Task* t = take_inbox()) return t;
   return take_inject();
 }
 
-Task* Worker::pop_local() {
-  if (lifo_) {
-    Task* t = lifo_;
-    lifo_ = nullptr;
-    // Two fibers waking each other through the LIFO slot must not starve the queue; with the
-    // queue empty there is nobody to starve (the inbox and inject queue get their turn when the
-    // tick budget runs out), and the detour through it would only cost a push and a pop.
-    if (lifo_polls_ < kMaxLifoPolls || local_.empty()) {
-      ++lifo_polls_;
-      return t;
-    }
-    schedule_back(t);
-  }
-  lifo_polls_ = 0;
-  return local_.pop();
+Task* Worker::pop_local() { return queue_.pop(); }
+
+// take_shared: the first of up to kSharedBatch tasks taken from a shared queue with `dequeue`; the
+// rest go behind the run queue's back, in order.
+template <class Dequeue>
+Task* Worker::take_shared(Dequeue&& dequeue, std::atomic<std::uint64_t>& counter) {
+  Task* batch[kSharedBatch];
+  const std::size_t n = dequeue(batch, kSharedBatch);
+  if (n == 0) return nullptr;
+  bump(counter, n);
+  for (std::size_t i = 1; i < n; ++i) queue_.push_back(batch[i]);
+  if (n > 1) sched_.notify_work();  // more than this worker runs next: worth spreading
+  return batch[0];
 }
 
 Task* Worker::take_inbox() {
-  Task* t = nullptr;
-  if (!inbox_.try_dequeue(t)) return nullptr;
-  bump(counters_.inbox_taken);
-  return t;
+  return take_shared([&](Task** out, std::size_t max) { return inbox_.try_dequeue_bulk(out, max); },
+                     counters_.inbox_taken);
 }
 
 Task* Worker::take_inject() {
-  constexpr std::size_t kBatch = 32;
-  Task* batch[kBatch];
-  const std::size_t room = kLocalQueueCapacity - local_.size();
-  const std::size_t want = std::min<std::size_t>(kBatch, std::max<std::size_t>(room, 1));
-  const std::size_t n = sched_.inject.try_dequeue_bulk(batch, want);
-  if (n == 0) return nullptr;
-  bump(counters_.inject_taken, n);
-  for (std::size_t i = 1; i < n; ++i) {
-    if (!local_.try_push(batch[i])) sched_.inject.enqueue(batch[i]);
-  }
-  if (n > 1) sched_.notify_work();
-  return batch[0];
+  return take_shared([&](Task** out, std::size_t max) { return sched_.inject.try_dequeue_bulk(out, max); },
+                     counters_.inject_taken);
 }
 
 Task* Worker::search() {
@@ -197,33 +187,89 @@ Task* Worker::search() {
   }
   bump(counters_.steal_attempts);
   const unsigned n = sched_.nworkers;
-  rng_ ^= rng_ << 13;
-  rng_ ^= rng_ >> 7;
-  rng_ ^= rng_ << 17;
-  const unsigned start = static_cast<unsigned>(rng_ % n);
+  const unsigned start = random_worker();
   for (unsigned i = 0; i < n; ++i) {
     Worker& victim = *sched_.workers[(start + i) % n];
     if (&victim == this) continue;
-    if (victim.steal_into(*this) > 0) return local_.pop();
+    if (victim.steal_into(*this) > 0) return queue_.pop();
   }
   return take_inject();
+}
+
+unsigned Worker::random_worker() noexcept {
+  rng_ ^= rng_ << 13;
+  rng_ ^= rng_ >> 7;
+  rng_ ^= rng_ << 17;
+  return static_cast<unsigned>(rng_ % sched_.nworkers);
+}
+
+void Worker::measure_pace() {
+  // Time per fiber run since the last look, smoothed; a span that includes a park is idle time,
+  // not pace, and is skipped.
+  const auto now = std::chrono::steady_clock::now();
+  const std::uint64_t parks = counters_.parks.load(std::memory_order_relaxed);
+  if (parks == pace_parks_ && runs_ > last_fair_look_) {
+    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now - pace_since_).count();
+    const std::uint64_t sample = static_cast<std::uint64_t>(ns) / (runs_ - last_fair_look_) + 1;
+    const std::uint64_t old = pace_ns_.load(std::memory_order_relaxed);
+    pace_ns_.store(old ? (3 * old + sample) / 4 : sample, std::memory_order_relaxed);
+  }
+  pace_since_ = now;
+  pace_parks_ = parks;
+}
+
+void Worker::balance() {
+  // Stealing only when idle keeps fibers where their data is, but it lets two busy workers drift
+  // apart: one cycling through a hundred fibers, the other through three thousand (each fiber's IO
+  // completes on the worker it runs on, so it stays), or through equally many at half the speed
+  // (its thread shares a core, its fibers cost more). Every fiber there then waits longer for its
+  // turn than one on the other worker. So at each fairness look a worker compares how long a fiber
+  // joining the back would wait here and on a random other worker (queue length x time per run)
+  // and takes from the other's front, the longest waiting, as many as even the two waits.
+  if (sched_.nworkers < 2) return;
+  Worker& victim = *sched_.workers[random_worker()];
+  if (&victim == this) return;
+  const std::uint64_t theirs = victim.queue_.size();
+  const std::uint64_t mine = queue_.size();
+  if (theirs < kBalanceMin) return;
+  // Unmeasured (a worker that just woke): as fast as the other.
+  std::uint64_t pace_theirs = victim.pace_ns_.load(std::memory_order_relaxed);
+  std::uint64_t pace_mine = pace_ns_.load(std::memory_order_relaxed);
+  if (!pace_theirs || !pace_mine) pace_theirs = pace_mine = 1;
+  const std::uint64_t wait_theirs = theirs * pace_theirs, wait_mine = mine * pace_mine;
+  if (wait_theirs <= wait_mine + wait_mine / 8) return;  // within 12.5%: not worth a migration
+  // (theirs - n) * pace_theirs == (mine + n) * pace_mine
+  const std::uint64_t even = (wait_theirs - wait_mine) / (pace_theirs + pace_mine);
+  if (even < kBalanceMin) return;
+  constexpr std::size_t kMax = kLocalQueueCapacity / 2;
+  Task* batch[kMax];
+  const std::size_t n = victim.queue_.steal_half(batch, std::min<std::size_t>(kMax, even));
+  for (std::size_t i = 0; i < n; ++i) queue_.push_back(batch[i]);
+  bump(counters_.tasks_stolen, n);
 }
 
 std::size_t Worker::steal_into(Worker& thief) {
   constexpr std::size_t kMax = kLocalQueueCapacity / 2;
   Task* batch[kMax];
-  const std::size_t room = kLocalQueueCapacity - thief.local_.size();
-  std::size_t n = local_.take_half(batch, std::min(kMax, room));
-  if (n == 0) n = inbox_.try_dequeue_bulk(batch, std::min<std::size_t>(32, room));
-  for (std::size_t i = 0; i < n; ++i) {
-    if (!thief.local_.try_push(batch[i])) sched_.inject.enqueue(batch[i]);
-  }
+  std::size_t n = queue_.steal_half(batch, kMax);
+  if (n == 0) n = inbox_.try_dequeue_bulk(batch, kSharedBatch);
+  for (std::size_t i = 0; i < n; ++i) thief.queue_.push_back(batch[i]);  // the thief's own thread
   bump(thief.counters_.tasks_stolen, n);
   return n;
 }
 
 bool Worker::has_stealable_work() const noexcept {
-  return !local_.empty() || inbox_.size_approx() > 0;
+  return queue_.has_stealable() || inbox_.size_approx() > 0;
+}
+
+bool Worker::rescue_stranded() {
+  // The LIFO slot's fiber goes where any worker finds it; what is queued here is stealable
+  // already and only needs an idle worker to be woken for it.
+  Task* t = queue_.steal_lifo();
+  if (t) sched_.inject.enqueue(t);
+  if (!t && !has_stealable_work()) return false;
+  sched_.notify_work();
+  return true;
 }
 
 void Worker::found_work() {
@@ -247,6 +293,8 @@ void Worker::park() {
     in_driver_park_ = false;
   }
   if (!sched_.idle.unpark_self(index_)) searching_ = true;  // a notifier counted us as searching
+  // seq_cst: after the unpark RMW above (or the notifier's), pairs with the monitor's doze.
+  if (sched_.monitor_dozing.load(std::memory_order_seq_cst)) sched_.wake_monitor();
 }
 
 bool Worker::prepare(Task* t) {
@@ -292,6 +340,7 @@ bool Worker::prepare(Task* t) {
     c.state.store(FiberCore::kRunning | (s & FiberCore::kNotified), std::memory_order_relaxed);
   }
   c.home_worker = index_;
+  ++runs_;
   running_id_.store(c.id, std::memory_order_relaxed);
   bump(counters_.resumes);
   return true;
@@ -395,38 +444,27 @@ void Worker::after_switch(void* from_context) noexcept {
 }
 
 void Worker::schedule_lifo(Task* t) {
-  if (lifo_) schedule_back(lifo_);
-  lifo_ = t;
+  if (Task* displaced = queue_.push_lifo(t)) schedule_back(displaced);
 }
 
 void Worker::requeue_waiting(Task* t) {
-  if (!local_.try_push(t)) return spill(t);
+  queue_.push_back(t);
   // A fiber that waits is not work to spread: waking a thief for it would split it from the fiber
   // about to hand it what it waits for (a ping-pong pair). But two or more others ready here are,
   // even when they too only ever yield (a pipeline whose stages all landed on this worker), so
   // they wake an idle worker. Most yields find none idle, and a relaxed look settles that without
   // notify_work's fence; a wake-up missed by that look costs balance for a while, never progress,
   // since this worker runs its queue itself.
-  if (!searching_ && local_.size() + (lifo_ ? 1 : 0) > 2 && sched_.idle.maybe_idle()) sched_.notify_work();
-}
-
-void Worker::spill(Task* t) {
-  // Move half of the queue and `t` to the inject queue, where every worker can find them.
-  constexpr std::size_t kHalf = kLocalQueueCapacity / 2;
-  Task* batch[kHalf + 1];
-  std::size_t n = local_.take_half(batch, kHalf);
-  batch[n++] = t;
-  sched_.inject.enqueue_bulk(batch, n);
-  sched_.notify_work();
+  if (!searching_ && queue_.size() > 2 && sched_.idle.maybe_idle()) sched_.notify_work();
 }
 
 void Worker::schedule_back(Task* t) {
-  if (!local_.try_push(t)) return spill(t);
+  queue_.push_back(t);
   // Worth waking a thief only when there is more here than this worker runs next (tokio's rule),
   // and only on the push that makes it so: while older items wait here, any worker that parks as
   // the last searcher sees them and wakes another (idle.hpp, point 2), so a burst of pushes
   // needs one fence, not one each.
-  if (!searching_ && local_.size() + (lifo_ ? 1 : 0) == 2) sched_.notify_work();
+  if (!searching_ && queue_.size() == 2) sched_.notify_work();
 }
 
 void Worker::post_inbox(Task* t) { inbox_.enqueue(t); }

@@ -1,10 +1,17 @@
 // worker.hpp: one worker thread: its queues, timers, stacks, driver, and the fiber switch.
 //
 // The worker loop runs on the thread's own stack (the "scheduler context"). Fibers switch
-// symmetrically: a fiber that parks, yields or ends switches straight to the next fiber from the
-// LIFO slot or local queue (up to kTickBudget times in a row), else back to the scheduler context,
-// which does the tick's maintenance (timers, driver poll), takes work from the inbox, the inject
-// queue or other workers, or parks.
+// symmetrically: a fiber that parks, yields or ends switches straight to the next fiber of its run
+// queue (run_queue.hpp: LIFO slot, ring, overflow; up to kTickBudget times in a row), else back to
+// the scheduler context, which does the tick's maintenance (timers, driver poll), takes work from
+// the inbox, the inject queue or other workers, or parks.
+//
+// Order (the bound stated in run_queue.hpp, extended to the shared queues): the inbox and the
+// inject queue are looked at first once kFairnessInterval fibers have run since the last look (a
+// count of fiber runs, not of ticks, so a tick that runs 61 fibers counts 61). A look runs one of
+// their fibers and moves a batch behind the run queue's back, in order, where it waits its turn.
+// The same look balances run queues between busy workers (balance()), so that a fiber waits about
+// as long on every worker, not only in arrival order on its own.
 //
 // The switch protocol (why a fiber being suspended is never resumed elsewhere too early): the
 // switching fiber records itself and its intent (park / yield / finish) in the worker, then jumps.
@@ -21,7 +28,7 @@
 // and stats() are safe from any thread.
 #pragma once
 
-#include "local_queue.hpp"
+#include "run_queue.hpp"
 #include "scheduler_impl.hpp"
 #include "stack_pool.hpp"
 #include "timer_heap.hpp"
@@ -33,6 +40,7 @@
 #include <concurrentqueue/concurrentqueue.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <exception>
 #include <functional>
@@ -53,8 +61,9 @@ class Worker {
  public:
   static constexpr std::size_t kLocalQueueCapacity = 256;
   static constexpr unsigned kTickBudget = 61;     // fibers run per tick before maintenance
-  static constexpr unsigned kFairnessInterval = 61;  // ticks between inject/inbox-first checks
-  static constexpr unsigned kMaxLifoPolls = 3;    // LIFO-slot runs in a row before the queue
+  static constexpr unsigned kFairnessInterval = 61;  // fiber runs between inject/inbox-first looks
+  static constexpr std::size_t kSharedBatch = 32;    // tasks moved per take from inbox/inject
+  static constexpr std::size_t kBalanceMin = 8;     // fewest fibers balance() moves
 
   enum class Intent { park, yield, yield_waiting, finish };
 
@@ -79,7 +88,7 @@ class Worker {
   void switch_out(Task* self, Intent intent);
   // owner: makes a woken task runnable here, in the LIFO slot (it runs next).
   void schedule_lifo(Task* t);
-  // owner: queues a task at the back of the local queue (overflow goes to the inject queue).
+  // owner: queues a task at the back of the run queue.
   void schedule_back(Task* t);
   // owner: queues a yielding fiber that only waits briefly (this_fiber::yield_to_peers) at the
   // back, like schedule_back, but without counting it as work to spread (see the definition).
@@ -87,13 +96,17 @@ class Worker {
   // owner: counts a wake-up sent to this worker (bumped by the notifier).
   void count_wakeup() noexcept { counters_.wakeups.fetch_add(1, std::memory_order_relaxed); }
   // owner: whether another task is ready to run here (LIFO slot, local queue, inbox).
-  bool has_ready_tasks() const noexcept { return lifo_ || !local_.empty() || inbox_.size_approx() != 0; }
+  bool has_ready_tasks() const noexcept { return !queue_.empty() || inbox_.size_approx() != 0; }
   // any thread: queues a task in this worker's inbox (the caller then calls notify_work()).
   void post_inbox(Task* t);
 
   // any thread: stealing support.
   std::size_t steal_into(Worker& thief);
   bool has_stealable_work() const noexcept;
+  // monitor thread: this worker has run one fiber for a while without switching: hands the fiber
+  // in its LIFO slot to the inject queue and wakes an idle worker for what is queued here
+  // (run_queue.hpp, stall_monitor.cpp). Returns whether there was anything to hand off.
+  bool rescue_stranded();
 
   WorkerStats stats() const noexcept;
 
@@ -122,9 +135,18 @@ class Worker {
   void maintenance();  // fires expired timers
   Task* next_task();
   Task* pop_local();
+  // take_inbox / take_inject: the first of a batch (up to kSharedBatch) from the inbox or the
+  // inject queue; the rest go behind the run queue's back, in order.
   Task* take_inbox();
+  template <class Dequeue>
+  Task* take_shared(Dequeue&& dequeue, std::atomic<std::uint64_t>& counter);
   Task* take_inject();
   Task* search();
+  // balance: at the fairness look, evens the wait in this worker's run queue with a much longer
+  // one's; measure_pace: the time per fiber run that balance() weighs queue lengths with.
+  void balance();
+  void measure_pace();
+  unsigned random_worker() noexcept;
   void park();
   void run_task(Task* t);
   // prepare: readies a task to run (first run: registry, stack, context). False when it was
@@ -132,12 +154,10 @@ class Worker {
   bool prepare(Task* t);
   void jump(Task* from, Task* to, bool from_finished) noexcept;
   void found_work();
-  // spill: the local queue is full: `t` and half of the queue go to the inject queue.
-  void spill(Task* t);
 
   Scheduler::Impl& sched_;
   const unsigned index_;
-  LocalQueue<Task*, kLocalQueueCapacity> local_;
+  RunQueue<Task*, kLocalQueueCapacity> queue_;
   moodycamel::ConcurrentQueue<Task*> inbox_;
   TimerHeap timers_;
   StackPool stacks_;
@@ -148,13 +168,17 @@ class Worker {
 
   // owner-only switch state
   Task* current_ = nullptr;
-  Task* lifo_ = nullptr;
   Task* switched_from_ = nullptr;
   Intent intent_ = Intent::park;
   void* scheduler_context_ = nullptr;
   unsigned budget_ = 0;
-  unsigned lifo_polls_ = 0;
-  std::uint64_t tick_ = 0;
+  std::uint64_t runs_ = 0;          // fibers run (prepare()), for the fairness look
+  std::uint64_t last_fair_look_ = 0;  // runs_ at the last fairness look
+  std::chrono::steady_clock::time_point pace_since_{};  // the last fairness look
+  std::uint64_t pace_parks_ = 0;  // counters_.parks then
+  // pace_ns_: time per fiber run (smoothed), written by the owner at its fairness looks, read by
+  // other workers' balance() (relaxed: a hint).
+  std::atomic<std::uint64_t> pace_ns_{0};
   bool searching_ = false;
   bool in_driver_park_ = false;  // owner: inside driver_->park() (see unpark())
   std::uint64_t rng_;

@@ -31,7 +31,9 @@ struct Config {
   unsigned blocking_threads = 0;
   // stall_threshold: a fiber that runs this long without suspending (a CPU loop, a blocking call
   // that belongs in spawn_blocking) is reported once on stderr with its id, name and worker, and
-  // counted in WorkerStats::stalls. Zero disables the monitor thread. Must not be negative.
+  // counted in WorkerStats::stalls. Zero disables the reports. Must not be negative. (With more
+  // than one worker the same monitor thread also hands the fibers that wait behind such a fiber to
+  // idle workers, whatever this is: docs/architecture.md, "Stalls".)
   std::chrono::milliseconds stall_threshold{100};
 };
 

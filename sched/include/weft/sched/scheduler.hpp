@@ -74,7 +74,8 @@ class Scheduler {
     DriverFactory driver_factory;        // empty: make_eventfd_driver()
     unsigned blocking_threads = 0;       // blocking pool size; 0: 4 per worker
     // stall_threshold: a fiber running this long without suspending is reported once on stderr
-    // (and counted in WorkerStats::stalls) by a monitor thread; zero disables the monitor.
+    // (and counted in WorkerStats::stalls) by a monitor thread; zero disables the reports. With
+    // more than one worker the monitor runs anyway, to hand on fibers stranded behind a stall.
     std::chrono::steady_clock::duration stall_threshold = std::chrono::milliseconds(100);
   };
 
