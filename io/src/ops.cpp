@@ -238,7 +238,8 @@ Result<void> fdatasync(int fd) {
 }
 
 Result<void> eventfd_notify(int fd, std::uint64_t n) {
-  if (n == 0) return fail(std::errc::invalid_argument);  // a write of 0 would wake nobody
+  // A write of 0 would wake nobody. EINVAL in system_category, as the kernel's own EINVAL (ops.hpp).
+  if (n == 0) return fail(std::error_code(EINVAL, std::system_category()));
   auto r = write(fd, std::as_bytes(std::span(&n, 1)));
   if (!r) return fail(r.error());
   return {};
@@ -248,7 +249,7 @@ Result<std::uint64_t> eventfd_wait_until(int fd, Clock::time_point deadline) {
   std::uint64_t v = 0;
   auto r = read_until(fd, std::as_writable_bytes(std::span(&v, 1)), deadline);
   if (!r) return fail(r.error());
-  if (*r != sizeof v) return fail(std::errc::invalid_argument);  // not an eventfd
+  if (*r != sizeof v) return fail(std::error_code(EINVAL, std::system_category()));  // not an eventfd
   return v;
 }
 
