@@ -172,6 +172,8 @@ int attempt(const io_uring_sqe& s, Readiness& wait) {
                            static_cast<int>(s.accept_flags)));
     }
     case IORING_OP_POLL_ADD: {
+      // poll(2) skips a negative fd (and -1 would read as "do not wait" here); io_uring says EBADF.
+      if (s.fd < 0) return -EBADF;
       pollfd p{s.fd, static_cast<short>(s.poll32_events), 0};
       wait.events = s.poll32_events;
       const int r = ::poll(&p, 1, 0);
