@@ -120,12 +120,17 @@ Wait await_ready(const Readiness& r, Clock::time_point deadline, sched::Task* se
 }
 
 // nowait_rw: preadv2/pwritev2 with RWF_NOWAIT; a file type that does not support it
-// (EOPNOTSUPP: older kernels' pipes, ttys) is switched to O_NONBLOCK once, as Go does.
-int nowait_rw(bool write, int fd, const iovec* iov, int n, off_t off) {
+// (EOPNOTSUPP: older kernels' pipes, ttys) is switched to O_NONBLOCK once, as Go does. A file
+// (regular, block device, directory) without it goes to the pool: readiness says nothing about
+// whether its IO blocks, and one whose poll says "always ready" (/proc, /sys) would spin.
+int nowait_rw(bool write, int fd, const iovec* iov, int n, off_t off, Readiness& wait) {
   long r = write ? ::pwritev2(fd, iov, n, off, RWF_NOWAIT) : ::preadv2(fd, iov, n, off, RWF_NOWAIT);
   if (r >= 0 || errno != EOPNOTSUPP) return sys(r);
   struct stat st {};
-  if (::fstat(fd, &st) == 0 && (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode) || S_ISDIR(st.st_mode))) return -EAGAIN;
+  if (::fstat(fd, &st) == 0 && (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode) || S_ISDIR(st.st_mode))) {
+    wait = Readiness{-2, 0};  // to the pool
+    return -EAGAIN;
+  }
   int on = 1;
   ::ioctl(fd, FIONBIO, &on);
   return sys(write ? ::pwritev2(fd, iov, n, off, 0) : ::preadv2(fd, iov, n, off, 0));
@@ -139,18 +144,18 @@ int attempt(const io_uring_sqe& s, Readiness& wait) {
   switch (s.opcode) {
     case IORING_OP_READ: {
       iovec iov{ptr(s.addr), s.len};
-      return nowait_rw(false, s.fd, &iov, 1, offset_of(s.off));
+      return nowait_rw(false, s.fd, &iov, 1, offset_of(s.off), wait);
     }
     case IORING_OP_READV:
-      return nowait_rw(false, s.fd, static_cast<const iovec*>(ptr(s.addr)), static_cast<int>(s.len), offset_of(s.off));
+      return nowait_rw(false, s.fd, static_cast<const iovec*>(ptr(s.addr)), static_cast<int>(s.len), offset_of(s.off), wait);
     case IORING_OP_WRITE: {
       wait.events = EPOLLOUT;
       iovec iov{ptr(s.addr), s.len};
-      return nowait_rw(true, s.fd, &iov, 1, offset_of(s.off));
+      return nowait_rw(true, s.fd, &iov, 1, offset_of(s.off), wait);
     }
     case IORING_OP_WRITEV:
       wait.events = EPOLLOUT;
-      return nowait_rw(true, s.fd, static_cast<const iovec*>(ptr(s.addr)), static_cast<int>(s.len), offset_of(s.off));
+      return nowait_rw(true, s.fd, static_cast<const iovec*>(ptr(s.addr)), static_cast<int>(s.len), offset_of(s.off), wait);
     case IORING_OP_RECV:
       if (dontwait) wait.fd = -1;
       return sys(::recv(s.fd, ptr(s.addr), s.len, static_cast<int>(s.msg_flags) | MSG_DONTWAIT));
@@ -172,6 +177,8 @@ int attempt(const io_uring_sqe& s, Readiness& wait) {
                            static_cast<int>(s.accept_flags)));
     }
     case IORING_OP_POLL_ADD: {
+      // poll(2) skips a negative fd (and -1 would read as "do not wait" here); io_uring says EBADF.
+      if (s.fd < 0) return -EBADF;
       pollfd p{s.fd, static_cast<short>(s.poll32_events), 0};
       wait.events = s.poll32_events;
       const int r = ::poll(&p, 1, 0);

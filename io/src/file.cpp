@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "write_all.hpp"
+
 #include <cerrno>
 #include <utility>
 
@@ -36,13 +38,11 @@ Result<void> File::read_exact_at(std::span<std::byte> buf, std::uint64_t offset)
 }
 
 Result<void> File::write_all_at(std::span<const std::byte> buf, std::uint64_t offset) {
-  while (!buf.empty()) {
-    auto n = io::write_at(fd_.get(), buf, offset);
-    if (!n) return fail(n.error());
-    buf = buf.subspan(*n);
-    offset += *n;
-  }
-  return {};
+  return io::write_all(buf, [&](std::span<const std::byte> rest) {
+    auto n = io::write_at(fd_.get(), rest, offset);
+    if (n) offset += *n;
+    return n;
+  });
 }
 
 Result<std::uint64_t> File::size() const {

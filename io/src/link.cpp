@@ -33,7 +33,7 @@ bool broke_chain(const Op& op, const Result<int>& r) {
     case Op::Kind::read:
     case Op::Kind::write:
     case Op::Kind::recv:
-    case Op::Kind::send: return static_cast<std::size_t>(*r) < op.len;
+    case Op::Kind::send: return static_cast<std::size_t>(*r) < clamp_len(op.len);  // what it asked for
     default: return false;
   }
 }

@@ -4,6 +4,7 @@
 #include <weft/sched/this_fiber.hpp>
 
 #include "epoll_driver.hpp"
+#include "op_desc.hpp"
 #include "op_wait.hpp"
 #include "uring_driver.hpp"
 
@@ -13,6 +14,7 @@
 #include <cerrno>
 #include <poll.h>
 
+#include <algorithm>
 #include <climits>
 
 namespace weft::io {
@@ -20,7 +22,10 @@ namespace {
 
 constexpr auto kNoDeadline = Clock::time_point::max();
 
-unsigned clamp_len(std::size_t n) { return n > UINT_MAX ? UINT_MAX : static_cast<unsigned>(n); }
+// iov_count: an iovec count as an SQE's (the kernel refuses more than UIO_MAXIOV with EINVAL).
+unsigned iov_count(std::span<const iovec> iov) {
+  return static_cast<unsigned>(std::min<std::size_t>(iov.size(), UINT_MAX));
+}
 
 // submit_uring: the op's SQE (and its linked timeout) on the worker's ring, or, when the ring is at
 // its in-flight cap, in the ring's queue for room (uring_driver.hpp); then the wait.
@@ -118,12 +123,12 @@ Result<std::size_t> write_at(int fd, std::span<const std::byte> buf, std::uint64
 
 Result<std::size_t> readv(int fd, std::span<const iovec> iov, std::int64_t offset) {
   return as_size(submit([&](io_uring_sqe* s) {
-    io_uring_prep_readv(s, fd, iov.data(), clamp_len(iov.size()), static_cast<std::uint64_t>(offset));
+    io_uring_prep_readv(s, fd, iov.data(), iov_count(iov), static_cast<std::uint64_t>(offset));
   }));
 }
 Result<std::size_t> writev(int fd, std::span<const iovec> iov, std::int64_t offset) {
   return as_size(submit([&](io_uring_sqe* s) {
-    io_uring_prep_writev(s, fd, iov.data(), clamp_len(iov.size()), static_cast<std::uint64_t>(offset));
+    io_uring_prep_writev(s, fd, iov.data(), iov_count(iov), static_cast<std::uint64_t>(offset));
   }));
 }
 
@@ -131,13 +136,13 @@ Result<std::size_t> recv(int fd, std::span<std::byte> buf, int flags) {
   return recv_until(fd, buf, kNoDeadline, flags);
 }
 Result<std::size_t> recv_until(int fd, std::span<std::byte> buf, Clock::time_point deadline, int flags) {
-  return as_size(submit([&](io_uring_sqe* s) { io_uring_prep_recv(s, fd, buf.data(), buf.size(), flags); }, deadline));
+  return as_size(submit([&](io_uring_sqe* s) { io_uring_prep_recv(s, fd, buf.data(), clamp_len(buf.size()), flags); }, deadline));
 }
 Result<std::size_t> send(int fd, std::span<const std::byte> buf, int flags) {
   return send_until(fd, buf, kNoDeadline, flags);
 }
 Result<std::size_t> send_until(int fd, std::span<const std::byte> buf, Clock::time_point deadline, int flags) {
-  return as_size(submit([&](io_uring_sqe* s) { io_uring_prep_send(s, fd, buf.data(), buf.size(), flags); }, deadline));
+  return as_size(submit([&](io_uring_sqe* s) { io_uring_prep_send(s, fd, buf.data(), clamp_len(buf.size()), flags); }, deadline));
 }
 
 Result<int> accept(int fd, sockaddr* addr, socklen_t* len) { return accept_until(fd, kNoDeadline, addr, len); }
@@ -238,7 +243,8 @@ Result<void> fdatasync(int fd) {
 }
 
 Result<void> eventfd_notify(int fd, std::uint64_t n) {
-  if (n == 0) return fail(std::errc::invalid_argument);  // a write of 0 would wake nobody
+  // A write of 0 would wake nobody. EINVAL in system_category, as the kernel's own EINVAL (ops.hpp).
+  if (n == 0) return fail(std::error_code(EINVAL, std::system_category()));
   auto r = write(fd, std::as_bytes(std::span(&n, 1)));
   if (!r) return fail(r.error());
   return {};
@@ -248,7 +254,7 @@ Result<std::uint64_t> eventfd_wait_until(int fd, Clock::time_point deadline) {
   std::uint64_t v = 0;
   auto r = read_until(fd, std::as_writable_bytes(std::span(&v, 1)), deadline);
   if (!r) return fail(r.error());
-  if (*r != sizeof v) return fail(std::errc::invalid_argument);  // not an eventfd
+  if (*r != sizeof v) return fail(std::error_code(EINVAL, std::system_category()));  // not an eventfd
   return v;
 }
 

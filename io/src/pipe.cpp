@@ -4,6 +4,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "write_all.hpp"
+
 #include <array>
 #include <cerrno>
 
@@ -21,12 +23,7 @@ Result<std::size_t> Pipe::read(std::span<std::byte> buf) { return io::read(fd_.g
 Result<std::size_t> Pipe::write(std::span<const std::byte> buf) { return io::write(fd_.get(), buf); }
 
 Result<void> Pipe::write_all(std::span<const std::byte> buf) {
-  while (!buf.empty()) {
-    auto n = write(buf);
-    if (!n) return fail(n.error());
-    buf = buf.subspan(*n);
-  }
-  return {};
+  return io::write_all(buf, [this](std::span<const std::byte> rest) { return write(rest); });
 }
 
 Result<std::string> Pipe::read_to_end() {

@@ -3,6 +3,8 @@
 
 #include <sys/socket.h>
 
+#include "write_all.hpp"
+
 namespace weft::io {
 
 Result<std::size_t> StreamSocket::read(std::span<std::byte> buf) { return io::recv(fd_.get(), buf); }
@@ -29,12 +31,7 @@ Result<void> StreamSocket::read_exact_until(std::span<std::byte> buf, Clock::tim
 
 Result<void> StreamSocket::write_all(std::span<const std::byte> buf) { return write_all_until(buf, Clock::time_point::max()); }
 Result<void> StreamSocket::write_all_until(std::span<const std::byte> buf, Clock::time_point deadline) {
-  while (!buf.empty()) {
-    auto n = io::send_until(fd_.get(), buf, deadline, MSG_NOSIGNAL);
-    if (!n) return fail(n.error());
-    buf = buf.subspan(*n);
-  }
-  return {};
+  return io::write_all(buf, [&](std::span<const std::byte> rest) { return write_until(rest, deadline); });
 }
 
 Result<void> StreamSocket::shutdown(int how) { return io::shutdown(fd_.get(), how); }

@@ -37,6 +37,7 @@ class File {
   Result<std::size_t> write_at(std::span<const std::byte> buf, std::uint64_t offset);
   // read_exact_at: fills buf; std::errc::io_error (EIO) if the file ends first.
   Result<void> read_exact_at(std::span<std::byte> buf, std::uint64_t offset);
+  // write_all_at: all of buf; EIO when a write takes nothing (it would be retried forever).
   Result<void> write_all_at(std::span<const std::byte> buf, std::uint64_t offset);
   // size: bytes in the file (statx).
   Result<std::uint64_t> size() const;

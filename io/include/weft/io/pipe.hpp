@@ -25,7 +25,7 @@ class Pipe {
 
   Result<std::size_t> read(std::span<std::byte> buf);         // 0 when every writer closed
   Result<std::size_t> write(std::span<const std::byte> buf);  // EPIPE when every reader closed
-  Result<void> write_all(std::span<const std::byte> buf);
+  Result<void> write_all(std::span<const std::byte> buf);  // EIO when a write takes nothing
   // read_to_end: everything until every writer closed.
   Result<std::string> read_to_end();
   Result<void> close();  // idempotent

@@ -39,7 +39,8 @@ class StreamSocket {
   // read_exact: exactly buf.size() bytes; std::errc::connection_aborted if the stream ends first.
   Result<void> read_exact(std::span<std::byte> buf);
   Result<void> read_exact_until(std::span<std::byte> buf, Clock::time_point deadline);
-  // write_all: all of buf (std::errc::timed_out from the _until form leaves an unknown prefix sent).
+  // write_all: all of buf (std::errc::timed_out from the _until form leaves an unknown prefix sent);
+  // EIO when a send takes nothing, which would otherwise be retried forever.
   Result<void> write_all(std::span<const std::byte> buf);
   Result<void> write_all_until(std::span<const std::byte> buf, Clock::time_point deadline);
   // shutdown: SHUT_RD, SHUT_WR or SHUT_RDWR.
