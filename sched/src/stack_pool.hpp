@@ -72,6 +72,8 @@ class StackPool {
   // trim: returns the pages of up to `budget` warm stacks beyond kWarmStacks to the kernel.
   // Returns how many it trimmed.
   std::size_t trim(std::size_t budget) noexcept;
+  // has_excess: warm stacks beyond kWarmStacks are left for trim().
+  bool has_excess() const noexcept { return warm_.size() > kWarmStacks; }
 
   static constexpr std::size_t kWarmStacks = 64;
 

@@ -284,12 +284,16 @@ void Worker::park() {
   searching_ = false;
   if (last_searcher && sched_.has_work_anywhere()) sched_.notify_work();
   bump(counters_.parks);
-  // Idle: a good moment to give back the memory of a burst of fibers (bounded, so a wake-up
-  // arriving now is not delayed by much).
-  stacks_.trim(64);
+  // Idle: a good moment to give back the memory of a burst of fibers, in bounded batches so a
+  // wake-up arriving now is not delayed by much. While stacks are left, the worker sleeps at most
+  // kTrimPause and trims the next batch then: an idle worker parks once, so a single batch per
+  // park left most of a burst's memory held for good (930 MiB after 200,000 parked fibers).
+  stacks_.trim(kTrimBatch);
+  auto deadline = timers_.next_deadline();
+  if (stacks_.has_excess()) deadline = std::min(deadline, std::chrono::steady_clock::now() + kTrimPause);
   if (!sched_.stop.load(std::memory_order_acquire)) {
     in_driver_park_ = true;
-    driver_->park(timers_.next_deadline());
+    driver_->park(deadline);
     in_driver_park_ = false;
   }
   if (!sched_.idle.unpark_self(index_)) searching_ = true;  // a notifier counted us as searching

@@ -64,6 +64,8 @@ class Worker {
   static constexpr unsigned kFairnessInterval = 61;  // fiber runs between inject/inbox-first looks
   static constexpr std::size_t kSharedBatch = 32;    // tasks moved per take from inbox/inject
   static constexpr std::size_t kBalanceMin = 8;     // fewest fibers balance() moves
+  static constexpr std::size_t kTrimBatch = 64;     // pooled stacks returned per idle moment
+  static constexpr auto kTrimPause = std::chrono::milliseconds(1);  // between batches while idle
 
   enum class Intent { park, yield, yield_waiting, finish };
 
