@@ -32,9 +32,13 @@ TEST_P(RuntimeSleep, ManySleepersWakeInDeadlineOrder) {
   std::mutex mu;
   std::vector<int> order;
   std::vector<JoinHandle<void>> hs;
+  // Deadlines from one base, not relative sleeps from each fiber's own start: on a loaded machine
+  // (a sanitizer build, CI) the fibers start milliseconds apart, and relative sleeps 15 ms apart
+  // then race each other. The base leaves half a second for all five to start.
+  const auto base = std::chrono::steady_clock::now() + 500ms;
   for (int i : {5, 1, 4, 2, 3}) {
     hs.push_back(rt.spawn([&, i] {
-      (void)sleep_for(i * 15ms);
+      (void)sleep_until(base + i * 15ms);
       std::lock_guard lock(mu);
       order.push_back(i);
     }));
