@@ -44,7 +44,7 @@ Driver* current_driver() noexcept {
 }
 
 Worker::Worker(Scheduler::Impl& sched, unsigned index)
-    : sched_(sched), index_(index), stacks_(sched.slabs), rng_(0x9E3779B97F4A7C15ull * (index + 1)) {
+    : sched_(sched), index_(index), stacks_(sched.slabs), rng_(index) {
   fired_.reserve(64);
 }
 
@@ -196,12 +196,7 @@ Task* Worker::search() {
   return take_inject();
 }
 
-unsigned Worker::random_worker() noexcept {
-  rng_ ^= rng_ << 13;
-  rng_ ^= rng_ >> 7;
-  rng_ ^= rng_ << 17;
-  return static_cast<unsigned>(rng_ % sched_.nworkers);
-}
+unsigned Worker::random_worker() noexcept { return rng_.below(sched_.nworkers); }
 
 void Worker::measure_pace() {
   // Time per fiber run since the last look, smoothed; a span that includes a park is idle time,

@@ -28,6 +28,7 @@
 // and stats() are safe from any thread.
 #pragma once
 
+#include "random.hpp"
 #include "run_queue.hpp"
 #include "scheduler_impl.hpp"
 #include "stack_pool.hpp"
@@ -99,6 +100,9 @@ class Worker {
   bool has_ready_tasks() const noexcept { return !queue_.empty() || inbox_.size_approx() != 0; }
   // any thread: queues a task in this worker's inbox (the caller then calls notify_work()).
   void post_inbox(Task* t);
+
+  // owner: the worker's generator, for random choices made on its fibers.
+  Random& random() noexcept { return rng_; }
 
   // any thread: stealing support.
   std::size_t steal_into(Worker& thief);
@@ -181,7 +185,7 @@ class Worker {
   std::atomic<std::uint64_t> pace_ns_{0};
   bool searching_ = false;
   bool in_driver_park_ = false;  // owner: inside driver_->park() (see unpark())
-  std::uint64_t rng_;
+  Random rng_;  // owner
 
   // sanitizer bookkeeping for the scheduler context (unused in plain builds)
   void* sched_fake_stack_ = nullptr;
