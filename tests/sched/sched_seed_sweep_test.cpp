@@ -37,8 +37,9 @@ std::pair<std::uint64_t, std::uint64_t> sweep_seeds() {
 
 unsigned workers_for(std::uint64_t seed) { return seed % 2 ? 1 : 2; }
 
-// Each scenario runs in a fiber and records what broke in `broken` (empty: fine). One worker or
-// two: the shared counters are atomics, and the checks read them after the fibers were joined.
+// Each scenario runs in a fiber and records what broke in a Failures (empty: fine). One worker or
+// two: the shared counters are atomics, and the checks read them after the fibers were joined. A
+// fiber's last touch of the scenario's locals is its wg.done(): after it the scenario may return.
 struct Failures {
   std::mutex mu;
   std::string text;
@@ -98,13 +99,15 @@ void condvar_scenario(Failures& f) {
   for (int c = 0; c < 2; ++c) {
     wg.add(1);
     (void)spawn([&] {
-      std::unique_lock lock(m);
-      for (;;) {
-        cv.wait(lock, [&] { return !queue.empty() || closed; });
-        if (queue.empty()) break;
-        sum += queue.front();
-        queue.pop_front();
-      }
+      {
+        std::unique_lock lock(m);
+        for (;;) {
+          cv.wait(lock, [&] { return !queue.empty() || closed; });
+          if (queue.empty()) break;
+          sum += queue.front();
+          queue.pop_front();
+        }
+      }  // unlocked before done(): after it the scenario may return and `m` go
       wg.done();
     });
   }
