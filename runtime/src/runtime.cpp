@@ -3,8 +3,12 @@
 
 #include <signal.h>
 
+#include <charconv>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <mutex>
+#include <string>
 #include <system_error>
 
 namespace weft {
@@ -14,6 +18,22 @@ constexpr std::size_t kMinStackSize = 16 * 1024;
 
 constexpr unsigned kMaxWorkers = 4096;
 constexpr unsigned kMaxBlockingThreads = 4096;
+
+// sched_seed: Config::sched_seed, unless WEFT_SCHED_SEED is set (and not empty), which overrides
+// it so a test suite can be run whole under a seed. A value that is not a decimal number below 2^64
+// is an error: a seed that is silently ignored would make a failure look unreproducible.
+std::uint64_t sched_seed(const Config& cfg) {
+  const char* env = std::getenv("WEFT_SCHED_SEED");
+  if (!env || !*env) return cfg.sched_seed;
+  std::uint64_t seed = 0;
+  const char* end = env + std::strlen(env);
+  const auto [ptr, ec] = std::from_chars(env, end, seed);
+  if (ec != std::errc{} || ptr != end) {
+    throw std::system_error(std::make_error_code(std::errc::invalid_argument),
+                            std::string("weft: WEFT_SCHED_SEED=") + env + " (expected a decimal number, 0 for off)");
+  }
+  return seed;
+}
 
 sched::Scheduler::Options scheduler_options(const Config& cfg, Backend backend) {
   if (cfg.stack_size < kMinStackSize) {
@@ -38,6 +58,7 @@ sched::Scheduler::Options scheduler_options(const Config& cfg, Backend backend) 
   o.driver_factory = io::backend_driver_factory(backend);
   o.blocking_threads = cfg.blocking_threads;
   o.stall_threshold = cfg.stall_threshold;
+  o.seed = sched_seed(cfg);
   return o;
 }
 }  // namespace

@@ -32,6 +32,9 @@
 // The LIFO slot: the owner's release store/exchange publishes the fiber it puts there (pairs with
 // the acquire of whoever takes it).
 //
+// The promise is the default mode's. The seeded shuffle mode for tests (worker.hpp) pops with
+// pop_shuffled() instead, which deliberately departs from it: any of the first few may run next.
+//
 // Capacity is a template parameter so tests can shrink it to hit the overflow paths.
 #pragma once
 
@@ -86,13 +89,26 @@ class RunQueue {
         push_back(v);  // over budget: it waits its turn
       }
     }
-    if (T v = ring_.pop()) {
-      if (overflow_size_.load(std::memory_order_relaxed) != 0 && ring_.size() <= Capacity / 2) refill();
-      return v;
+    return pop_queued();
+  }
+
+  // pop_shuffled: owner. The shuffle mode's pop (worker.hpp, "Shuffle mode"), which deliberately
+  // breaks the order promise above: the LIFO slot's fiber runs next only when `lifo_first`, else it
+  // joins the back; then the first `skip` queued fibers (modulo how many are queued) move to the
+  // back, and the one after them is popped. So any of the first skip + 1 may run next, and the
+  // choice is the caller's (its seeded generator's). T{} when empty.
+  T pop_shuffled(bool lifo_first, std::size_t skip) {
+    if (T v = take_lifo()) {
+      if (lifo_first) return v;
+      push_back(v);
     }
-    if (overflow_size_.load(std::memory_order_relaxed) == 0) return T{};
-    refill();
-    return ring_.pop();
+    if (const std::size_t queued = ring_.size() + overflow_size_.load(std::memory_order_relaxed)) skip %= queued;
+    for (; skip > 0; --skip) {
+      T v = pop_queued();
+      if (!v) break;  // a thief emptied it meanwhile
+      push_back(v);
+    }
+    return pop_queued();
   }
 
   // steal_half: any thread. Takes up to half (rounded up) of the queue's front, at most `max`,
@@ -135,6 +151,17 @@ class RunQueue {
 
  private:
   T take_lifo() noexcept { return lifo_.exchange(T{}, std::memory_order_acquire); }
+
+  // pop_queued: owner. The front of ring ++ overflow (T{} when both are empty).
+  T pop_queued() {
+    if (T v = ring_.pop()) {
+      if (overflow_size_.load(std::memory_order_relaxed) != 0 && ring_.size() <= Capacity / 2) refill();
+      return v;
+    }
+    if (overflow_size_.load(std::memory_order_relaxed) == 0) return T{};
+    refill();
+    return ring_.pop();
+  }
 
   // refill: owner. Moves the overflow's front into the ring's back while it fits.
   void refill() {

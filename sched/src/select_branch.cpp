@@ -7,6 +7,9 @@
 
 #include <weft/sched/this_fiber.hpp>
 
+#include "random.hpp"
+#include "worker.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cassert>
@@ -17,14 +20,12 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// random_start: a per-thread xorshift64*; read and used before any suspension.
+// random_below: where polling starts. On a worker its generator, so that in the shuffle mode the
+// seed decides this too (worker.hpp); on a plain thread the thread's. Drawn before any suspension,
+// so the worker is still the one the fiber runs on.
 std::uint32_t random_below(std::uint32_t n) {
-  thread_local std::uint64_t s = 0;
-  if (s == 0) s = reinterpret_cast<std::uintptr_t>(&s) * 0x9E3779B97F4A7C15ull | 1;
-  s ^= s >> 12;
-  s ^= s << 25;
-  s ^= s >> 27;
-  return static_cast<std::uint32_t>(((s * 0x2545F4914F6CDD1Dull) >> 32) % n);
+  Worker* w = current_worker();
+  return (w && w->current() ? w->random() : thread_random()).below(n);
 }
 
 }  // namespace

@@ -22,7 +22,8 @@
 // A stranded fiber therefore runs within about 2 x kRescuePeriod when another worker is idle,
 // whatever its waker does, and the fibers that hand off in microseconds (ping-pong, short handlers)
 // never meet the monitor. While every worker sleeps the monitor dozes (kDozePeriod, or the stall
-// period), and the first worker to wake ends the doze.
+// period), and the first worker to wake ends the doze. The seeded shuffle mode turns the rescue
+// off (it depends on timing, which a seed cannot replay); stalls are still reported.
 //
 // Precision: a stall is reported between threshold and 1.5 x threshold after it began. A racy read
 // of the two words can only make a pair look new, which delays a report by one sample. A worker
@@ -66,7 +67,9 @@ void log_stall(unsigned worker, FiberId id, const std::string& name, std::chrono
 void Scheduler::Impl::start_monitor() {
   const auto threshold = options.stall_threshold;
   const bool report = threshold > threshold.zero();
-  const bool rescue = nworkers > 1;  // with one worker there is nobody to hand a fiber to
+  // With one worker there is nobody to hand a fiber to. In the shuffle mode a rescue would make
+  // wall-clock time decide where a fiber runs, which no seed can replay (worker.hpp).
+  const bool rescue = nworkers > 1 && options.seed == 0;
   if (!report && !rescue) return;
   using Duration = std::chrono::steady_clock::duration;
   const Duration slow = report ? std::max<Duration>(threshold / 2, std::chrono::milliseconds(1)) : kDozePeriod;

@@ -106,9 +106,25 @@ void ref_context(std::uintptr_t bits) noexcept {
   }
 }
 
+// yield_around_park: the shuffle mode's injected yield (worker.hpp, "Shuffle mode"), at the two
+// points where a check-then-act bug hides: between a waiter's check and its park, and between its
+// wake-up and what it does next. Both are safe to yield at: park() is never called holding a lock
+// a peer needs (it would deadlock anyway), and a fiber that yields stays `running`, so a wake-up
+// meanwhile only sets its permit, which the park after the yield consumes. Returns the worker the
+// fiber is on afterwards.
+Worker* yield_around_park(Task* self) {
+  Worker* w = current_worker();
+  if (w->shuffle_yield()) {
+    w->switch_out(self, Worker::Intent::yield);
+    w = current_worker();
+  }
+  return w;
+}
+
 // fiber_park: the running fiber's half of the state machine. Returns at once with a permit, or
 // (without parking) when its scheduler is shutting down and the caller must see cancellation.
 void fiber_park(Worker* w, Task* self) {
+  if (w->shuffling()) [[unlikely]] w = yield_around_park(self);
   FiberCore& c = self->core();
   if (!c.registered) {
     // First park: join the registry, then read shutting_down (scheduler_impl.hpp, point 2).
@@ -127,6 +143,8 @@ void fiber_park(Worker* w, Task* self) {
     if (state.compare_exchange_weak(s, FiberCore::kRunning, std::memory_order_acquire)) return;
   }
   w->switch_out(self, Worker::Intent::park);
+  // `w` may be a worker this fiber has left, but shuffling() is the same on all of them.
+  if (w->shuffling()) [[unlikely]] yield_around_park(self);
 }
 
 }  // namespace
@@ -145,11 +163,7 @@ void wake_task(Task* t, bool lifo) noexcept {
         // acq_rel: acquires the saved context published by after_switch.
         if (!c.state.compare_exchange_weak(s, FiberCore::kQueued, std::memory_order_acq_rel)) continue;
         if (Worker* w = current_worker(); w && w->scheduler().owner == c.scheduler) {
-          if (lifo) {
-            w->schedule_lifo(t);
-          } else {
-            w->schedule_back(t);
-          }
+          w->schedule_woken(t, lifo);
         } else {
           c.scheduler->impl().schedule_remote(t);
         }

@@ -44,7 +44,11 @@ Driver* current_driver() noexcept {
 }
 
 Worker::Worker(Scheduler::Impl& sched, unsigned index)
-    : sched_(sched), index_(index), stacks_(sched.slabs), rng_(0x9E3779B97F4A7C15ull * (index + 1)) {
+    : sched_(sched),
+      index_(index),
+      stacks_(sched.slabs),
+      shuffle_(sched.options.seed != 0),
+      rng_(shuffle_ ? Random::derive(sched.options.seed, index) : Random(index)) {
   fired_.reserve(64);
 }
 
@@ -143,19 +147,32 @@ void Worker::maintenance() {
 Task* Worker::next_task() {
   // The fairness look (worker.hpp): fibers woken from elsewhere or spawned from plain threads get
   // their turn even while the run queue never empties.
+  // Balancing weighs measured time, which the shuffle mode keeps out of its choices (worker.hpp).
   if (runs_ - last_fair_look_ >= kFairnessInterval) {
-    measure_pace();
+    if (!shuffle_) measure_pace();
     last_fair_look_ = runs_;
     if (Task* t = take_inbox()) return t;
     if (Task* t = take_inject()) return t;
-    balance();
+    if (!shuffle_) balance();
   }
   if (Task* t = pop_local()) return t;
   if (Task* t = take_inbox()) return t;
   return take_inject();
 }
 
-Task* Worker::pop_local() { return queue_.pop(); }
+Task* Worker::pop_local() {
+  if (shuffle_) [[unlikely]] return pop_shuffled();
+  return queue_.pop();
+}
+
+Task* Worker::pop_shuffled() {
+  // Even odds for the LIFO slot, then one of the first kShuffleWindow (worker.hpp, "Shuffle mode").
+  // No draw from an empty queue: how often an idle worker looks at it depends on timing, and a
+  // draw there would shift every later choice of a replay (likewise in search()).
+  if (queue_.empty()) return nullptr;
+  const bool lifo_first = rng_.one_in(2);
+  return queue_.pop_shuffled(lifo_first, rng_.below(kShuffleWindow));
+}
 
 // take_shared: the first of up to kSharedBatch tasks taken from a shared queue with `dequeue`; the
 // rest go behind the run queue's back, in order.
@@ -186,22 +203,20 @@ Task* Worker::search() {
     searching_ = true;
   }
   bump(counters_.steal_attempts);
-  const unsigned n = sched_.nworkers;
-  const unsigned start = random_worker();
-  for (unsigned i = 0; i < n; ++i) {
-    Worker& victim = *sched_.workers[(start + i) % n];
-    if (&victim == this) continue;
-    if (victim.steal_into(*this) > 0) return queue_.pop();
+  // With one worker there is no victim, and no number is drawn: how often a worker searches
+  // depends on timing, and a draw here would shift every later choice of a seeded replay.
+  if (const unsigned n = sched_.nworkers; n > 1) {
+    const unsigned start = random_worker();
+    for (unsigned i = 0; i < n; ++i) {
+      Worker& victim = *sched_.workers[(start + i) % n];
+      if (&victim == this) continue;
+      if (victim.steal_into(*this) > 0) return pop_local();
+    }
   }
   return take_inject();
 }
 
-unsigned Worker::random_worker() noexcept {
-  rng_ ^= rng_ << 13;
-  rng_ ^= rng_ >> 7;
-  rng_ ^= rng_ << 17;
-  return static_cast<unsigned>(rng_ % sched_.nworkers);
-}
+unsigned Worker::random_worker() noexcept { return rng_.below(sched_.nworkers); }
 
 void Worker::measure_pace() {
   // Time per fiber run since the last look, smoothed; a span that includes a park is idle time,
@@ -417,7 +432,7 @@ void Worker::after_switch(void* from_context) noexcept {
                                            std::memory_order_acquire)) {
         // Woken while it was switching out: the wake-up made it runnable again.
         c.state.store(FiberCore::kQueued, std::memory_order_relaxed);
-        schedule_back(from);
+        schedule_woken(from, false);
       }
       break;
     }
@@ -449,6 +464,25 @@ void Worker::after_switch(void* from_context) noexcept {
 
 void Worker::schedule_lifo(Task* t) {
   if (Task* displaced = queue_.push_lifo(t)) schedule_back(displaced);
+}
+
+void Worker::schedule_woken(Task* t, bool lifo) {
+  if (shuffle_) [[unlikely]] {
+    // Forced migration (worker.hpp, "Shuffle mode"): a random worker. Another one gets it in its
+    // inbox, with an idle worker woken as for a remote wake-up; this one queues it as usual, where
+    // pop_shuffled() then decides when it runs.
+    Worker& to = *sched_.workers[random_worker()];
+    if (&to != this) {
+      to.post_inbox(t);
+      sched_.notify_work();
+      return;
+    }
+  }
+  if (lifo) {
+    schedule_lifo(t);
+  } else {
+    schedule_back(t);
+  }
 }
 
 void Worker::requeue_waiting(Task* t) {

@@ -6,7 +6,8 @@
 // the scheduler context, which does the tick's maintenance (timers, driver poll), takes work from
 // the inbox, the inject queue or other workers, or parks.
 //
-// Order (the bound stated in run_queue.hpp, extended to the shared queues): the inbox and the
+// Order (the default mode's bound stated in run_queue.hpp, extended to the shared queues; the
+// shuffle mode below deliberately departs from it): the inbox and the
 // inject queue are looked at first once kFairnessInterval fibers have run since the last look (a
 // count of fiber runs, not of ticks, so a tick that runs 61 fibers counts 61). A look runs one of
 // their fibers and moves a batch behind the run queue's back, in order, where it waits its turn.
@@ -20,6 +21,24 @@
 // resumable (running -> parked, or re-queues it). Until that point the departed fiber is in no
 // queue and its state is still `running`, which unpark() never turns into `queued`.
 //
+// Shuffle mode (Scheduler::Options::seed != 0; DESIGN.md, "Deterministic test scheduling"): for
+// tests that hunt interleaving bugs. Each worker's generator is derived from the seed and its
+// index, and is consulted at the decision points, each behind one `if (shuffle_)` on a member
+// that never changes (so the default mode pays a predictable branch and nothing else):
+// - which runnable fiber runs next: RunQueue::pop_shuffled instead of pop (the LIFO slot or not,
+//   then one of the first kShuffleWindow), deliberately departing from the order promise;
+// - which worker to steal from (the same random_worker() as always, from the seeded generator);
+// - an injected yield before a fiber parks and after it is resumed from a park (waker.cpp,
+//   maybe_yield_around_park), one chance in kShuffleYieldOneIn each: another fiber runs between a
+//   waiter's check and its park, or between its wake-up and what it does next;
+// - where a woken fiber runs: a random worker (schedule_woken): another one's inbox, or this one's
+//   run queue as usual, so every park may end in a migration.
+// What depends on wall-clock time is off: balance() (time per fiber run) and the stall monitor's
+// rescue of the LIFO slot (so a fiber woken into the slot by a fiber that then hogs its worker
+// waits for it, as it would on one worker). With one worker and no timers or IO, a seed therefore replays the same
+// interleaving (the seed sweep and tests/sched/sched_shuffle_test.cpp rely on it); with more
+// workers, threads race as usual and the seed only biases the choices.
+//
 // Thread-local state: the worker of the calling thread is reached only through current_worker(),
 // which is not inlined and not analysed across calls, so no code caches it across a switch (after
 // which the fiber may be on another thread).
@@ -28,6 +47,7 @@
 // and stats() are safe from any thread.
 #pragma once
 
+#include "random.hpp"
 #include "run_queue.hpp"
 #include "scheduler_impl.hpp"
 #include "stack_pool.hpp"
@@ -66,6 +86,8 @@ class Worker {
   static constexpr std::size_t kBalanceMin = 8;     // fewest fibers balance() moves
   static constexpr std::size_t kTrimBatch = 64;     // pooled stacks returned per idle moment
   static constexpr auto kTrimPause = std::chrono::milliseconds(1);  // between batches while idle
+  static constexpr std::uint32_t kShuffleWindow = 4;     // shuffle mode: next among the first 4
+  static constexpr std::uint32_t kShuffleYieldOneIn = 4;  // shuffle mode: odds of an injected yield
 
   enum class Intent { park, yield, yield_waiting, finish };
 
@@ -88,10 +110,18 @@ class Worker {
   // owner: leaves the current fiber `self` (parking, yielding or finishing). Returns when `self`
   // is resumed (never for finish), possibly on another worker.
   void switch_out(Task* self, Intent intent);
-  // owner: makes a woken task runnable here, in the LIFO slot (it runs next).
-  void schedule_lifo(Task* t);
   // owner: queues a task at the back of the run queue.
   void schedule_back(Task* t);
+  // owner: makes a task woken on this worker runnable: in the LIFO slot or at the back (`lifo`);
+  // in shuffle mode on a random worker (another one's inbox, or here).
+  void schedule_woken(Task* t, bool lifo);
+  // any thread: whether the shuffle mode is on (the same constant on every worker of a scheduler,
+  // so a fiber may read it on the worker it just left).
+  bool shuffling() const noexcept { return shuffle_; }
+  // owner, shuffle mode: true when the generator says to inject a yield here.
+  bool shuffle_yield() noexcept { return rng_.one_in(kShuffleYieldOneIn); }
+  // owner: the worker's generator (seeded in shuffle mode), for choices made on its fibers.
+  Random& random() noexcept { return rng_; }
   // owner: queues a yielding fiber that only waits briefly (this_fiber::yield_to_peers) at the
   // back, like schedule_back, but without counting it as work to spread (see the definition).
   void requeue_waiting(Task* t);
@@ -137,6 +167,9 @@ class Worker {
   void maintenance();  // fires expired timers
   Task* next_task();
   Task* pop_local();
+  Task* pop_shuffled();
+  // schedule_lifo: owner; makes a woken task runnable here, in the LIFO slot (it runs next).
+  void schedule_lifo(Task* t);
   // take_inbox / take_inject: the first of a batch (up to kSharedBatch) from the inbox or the
   // inject queue; the rest go behind the run queue's back, in order.
   Task* take_inbox();
@@ -183,7 +216,8 @@ class Worker {
   std::atomic<std::uint64_t> pace_ns_{0};
   bool searching_ = false;
   bool in_driver_park_ = false;  // owner: inside driver_->park() (see unpark())
-  std::uint64_t rng_;
+  const bool shuffle_;  // Options::seed != 0: the shuffle mode (above); never changes
+  Random rng_;          // owner: seeded from Options::seed and index_ in shuffle mode
 
   // sanitizer bookkeeping for the scheduler context (unused in plain builds)
   void* sched_fake_stack_ = nullptr;

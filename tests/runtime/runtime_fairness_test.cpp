@@ -36,6 +36,7 @@ bool raise_fd_limit(rlim_t fds) {
 }
 
 TEST_P(RuntimeFairness, EveryConnectionCompletesItsShareOfRoundTrips) {
+  WEFT_SKIP_IF_SHUFFLED("measures the default order promise and balance(), which the mode replaces");
   // Well above the local run queue's 256 slots, so its overflow path is in play; fewer under the
   // sanitizers, which run every switch and syscall through their own bookkeeping. A hundred round
   // trips each: with fibers migrating between workers, a connection's count is a sum of many
@@ -124,6 +125,7 @@ class RuntimeStrandedWakeup : public test::WorkerCountTest {};
 // (sched/src/stall_monitor.cpp). The waker spins, calling nothing of weft, until the woken fiber
 // has run, and fails only if a generous deadline passes first.
 TEST_P(RuntimeStrandedWakeup, WokenFiberRunsWhileItsWakerSpins) {
+  WEFT_SKIP_IF_SHUFFLED("relies on the stall monitor's rescue of the LIFO slot, which the mode turns off");
   Runtime rt{config()};
   for (int round = 0; round < 3; ++round) {
     rt.block_on([] {

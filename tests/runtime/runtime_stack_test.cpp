@@ -41,6 +41,7 @@ TEST(RuntimeStackDeathTest, OverflowIsReportedWithTheFibersName) {
 }
 
 TEST(RuntimeStack, StacksAreReusedByShortTasks) {
+  WEFT_SKIP_IF_SHUFFLED("its count assumes FIFO order: block_on's task runs after the 10,000 spawned before it");
   Runtime rt{Config{.workers = 1}};
   for (int i = 0; i < 10000; ++i) rt.spawn([] {}).detach();
   rt.block_on([] {});

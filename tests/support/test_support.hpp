@@ -5,6 +5,9 @@
 // - scaled(n): shrinks heavy loops under the sanitizers, which run 5-20x slower.
 // - eventually(pred, timeout): polls a condition with a generous bound, so a test waits for an
 //   observable behaviour without asserting on timing.
+// - shuffled(): whether the suite runs under WEFT_SCHED_SEED (the scheduler's seeded shuffle mode,
+//   which deliberately changes run order, placement and fairness); WEFT_SKIP_IF_SHUFFLED(why) skips
+//   a test whose assertion is about the default scheduling policy itself. Not for hiding races.
 #pragma once
 
 #include <weft/weft.hpp>
@@ -13,7 +16,9 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdlib>
 #include <string>
+#include <string_view>
 #include <thread>
 
 namespace weft::test {
@@ -38,6 +43,11 @@ bool eventually(Pred pred, std::chrono::milliseconds timeout = std::chrono::seco
   return pred();
 }
 
+inline bool shuffled() {
+  const char* seed = std::getenv("WEFT_SCHED_SEED");
+  return seed && *seed && std::string_view(seed) != "0";
+}
+
 class WorkerCountTest : public ::testing::TestWithParam<unsigned> {
  protected:
   Config config() const { return Config{.workers = GetParam()}; }
@@ -51,6 +61,11 @@ inline std::string worker_count_name(const ::testing::TestParamInfo<unsigned>& i
 }
 
 }  // namespace weft::test
+
+#define WEFT_SKIP_IF_SHUFFLED(why) \
+  if (!::weft::test::shuffled()) {                                                   \
+  } else                                                                             \
+    GTEST_SKIP() << "WEFT_SCHED_SEED shuffle mode: " << (why)
 
 #define INSTANTIATE_WORKER_COUNTS(Suite) \
   INSTANTIATE_TEST_SUITE_P(Workers, Suite, ::testing::Values(1u, 2u, 4u), ::weft::test::worker_count_name)

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 
 namespace weft {
 
@@ -35,6 +36,14 @@ struct Config {
   // than one worker the same monitor thread also hands the fibers that wait behind such a fiber to
   // idle workers, whatever this is: docs/architecture.md, "Stalls".)
   std::chrono::milliseconds stall_threshold{100};
+  // sched_seed: non-zero turns on the seeded shuffle mode for tests (docs/guide.md, "Replaying a
+  // failing interleaving"): the scheduler makes its choices (which runnable fiber next, which
+  // worker to steal from, extra yields around parks, where a woken fiber runs) from this seed, so
+  // the same seed on one worker replays the same interleaving of yields, channels and sync
+  // primitives. Slower and deliberately unfair; for tests only. 0: off (the default scheduling).
+  // The WEFT_SCHED_SEED environment variable overrides it (a value that is not a decimal number
+  // makes the Runtime constructor throw).
+  std::uint64_t sched_seed = 0;
 };
 
 }  // namespace weft

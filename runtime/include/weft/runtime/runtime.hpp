@@ -63,9 +63,10 @@ sched::Scheduler& current_scheduler(const char* what);
 class Runtime {
  public:
   Runtime() : Runtime(Config{}) {}
-  // Runtime: starts cfg.workers workers. Throws std::system_error: EINVAL for a bad Config or
-  // WEFT_BACKEND value, the errno of io_uring_setup when Backend::io_uring was asked for and is
-  // unavailable, or the errno when a worker cannot be set up (threads, eventfd, memory).
+  // Runtime: starts cfg.workers workers. Throws std::system_error: EINVAL for a bad Config, or a
+  // bad WEFT_BACKEND or WEFT_SCHED_SEED value; the errno of io_uring_setup when Backend::io_uring
+  // was asked for and is unavailable; or the errno when a worker cannot be set up (threads,
+  // eventfd, memory).
   explicit Runtime(Config cfg);
   // ~Runtime: shutdown(). Aborts with a message when called from one of its own fibers.
   ~Runtime();

@@ -77,6 +77,11 @@ class Scheduler {
     // (and counted in WorkerStats::stalls) by a monitor thread; zero disables the reports. With
     // more than one worker the monitor runs anyway, to hand on fibers stranded behind a stall.
     std::chrono::steady_clock::duration stall_threshold = std::chrono::milliseconds(100);
+    // seed: non-zero turns on the seeded shuffle mode (sched/src/worker.hpp, "Shuffle mode"): the
+    // workers' choices come from generators derived from it, and the monitor's rescue and the
+    // workers' time-based balancing are off, so one worker and one seed replay one interleaving.
+    // 0: the default scheduling, untouched.
+    std::uint64_t seed = 0;
   };
 
   explicit Scheduler(Options options);  // throws std::system_error if a worker cannot start
