@@ -152,15 +152,18 @@ class RunQueue {
  private:
   T take_lifo() noexcept { return lifo_.exchange(T{}, std::memory_order_acquire); }
 
-  // pop_queued: owner. The front of ring ++ overflow (T{} when both are empty).
+  // pop_queued: owner. The front of ring ++ overflow (T{} when both are empty). Loops because
+  // thieves may take everything a refill just moved into the ring before the pop: empty is only
+  // reported when the overflow was seen empty too. Each round pops or shrinks the overflow.
   T pop_queued() {
-    if (T v = ring_.pop()) {
-      if (overflow_size_.load(std::memory_order_relaxed) != 0 && ring_.size() <= Capacity / 2) refill();
-      return v;
+    for (;;) {
+      if (T v = ring_.pop()) {
+        if (overflow_size_.load(std::memory_order_relaxed) != 0 && ring_.size() <= Capacity / 2) refill();
+        return v;
+      }
+      if (overflow_size_.load(std::memory_order_relaxed) == 0) return T{};
+      refill();
     }
-    if (overflow_size_.load(std::memory_order_relaxed) == 0) return T{};
-    refill();
-    return ring_.pop();
   }
 
   // refill: owner. Moves the overflow's front into the ring's back while it fits.
