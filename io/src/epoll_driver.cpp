@@ -92,7 +92,8 @@ EpollDriver::FdState& EpollDriver::state(int fd) {
 int EpollDriver::arm(int fd, FdState& st) {
   std::uint32_t want = 0;
   for (IoOp* w = st.head; w; w = w->next) want |= w->events;
-  if (want == st.armed) return 0;
+  // Always told to the kernel, even when our last arming had the same events: that registration
+  // may belong to a file closed since (see "fd reuse" in epoll_driver.hpp).
   epoll_event ev{};
   ev.events = want | EPOLLONESHOT;
   ev.data.fd = fd;
@@ -101,7 +102,6 @@ int EpollDriver::arm(int fd, FdState& st) {
     bump(ctls_);
     if (::epoll_ctl(epfd_, op, fd, &ev) == 0) {
       st.registered = true;
-      st.armed = want;
       return 0;
     }
     // See "fd reuse" in epoll_driver.hpp: our idea of the registration may be stale.
@@ -188,7 +188,6 @@ void EpollDriver::dispatch(int timeout_ms, const timespec* timeout) {
     }
     if (static_cast<std::size_t>(fd) >= fds_.size()) continue;
     FdState& st = fds_[static_cast<std::size_t>(fd)];
-    st.armed = 0;  // EPOLLONESHOT disarmed it
     for (IoOp* op = st.head; op;) {
       IoOp* next = op->next;  // read first: a completed op may be gone at once
       if (revents & (op->events | kAlwaysReported)) {

@@ -27,9 +27,14 @@
 // counter) before closing, each waiter records the epoch when it starts waiting, and an eviction
 // only takes waiters older than its epoch: a waiter on the new file started after the close
 // (the kernel handed out the number only after the close), so it saw the new epoch.
-// fd reuse: the registration is keyed by the kernel on (fd number, open file); arming falls back
-// from MOD to ADD (ENOENT) and from ADD to MOD (EEXIST), so a recycled number is armed correctly on
-// every worker whatever state it left behind.
+// fd reuse: the registration is keyed by the kernel on (fd number, open file), and a number may be
+// closed and reused behind a worker's back: eviction reaches only workers with waiters, and a raw
+// close(2) none. So a worker never trusts what it remembers about a number's registration: every
+// new waiter (and every re-arm after an event) tells the kernel the events it wants, with MOD
+// falling back to ADD (ENOENT: not registered for this file) and ADD to MOD (EEXIST). A recycled
+// number is thus armed correctly on every worker whatever state it left behind, for one epoll_ctl
+// per wait, which a wait paid anyway after EPOLLONESHOT (skipping it when the events looked armed
+// already lost wake-ups: a receive that timed out left its number "armed" for the next file).
 //
 // Thread-safety: everything but unpark() and IoBackend::cancel() runs on the owner thread.
 #pragma once
@@ -85,8 +90,7 @@ class EpollDriver final : public IoBackend {
   struct FdState {
     IoOp* head = nullptr;
     IoOp* tail = nullptr;
-    std::uint32_t armed = 0;  // events armed in the kernel (0: disarmed by EPOLLONESHOT)
-    bool registered = false;  // we added it (the kernel may have dropped it since: see fd reuse)
+    bool registered = false;  // we added it: try MOD first (a hint only: see fd reuse)
   };
   FdState& state(int fd);
   int arm(int fd, FdState& st);
