@@ -227,9 +227,12 @@ Result<int> openat(int dirfd, const char* path, int flags, unsigned mode) {
   return submit([&](io_uring_sqe* s) { io_uring_prep_openat(s, dirfd, path, flags, mode); });
 }
 Result<void> close(int fd) {
+  sched::Task* self = sched::current_task();
+  if (!self) return fail(errc::not_in_fiber);  // before ending anything: like every operation
+  cancel_fd_everywhere(fd);  // the ops waiting on it end first, with EBADF (io_op.hpp)
   // A cancelled task still closes: a close that did not happen would leak the fd, and one that
   // might have happened cannot be retried (the number may be reused).
-  if (sched::Task* self = sched::current_task(); self && self->cancel_requested()) {
+  if (self->cancel_requested()) {
     if (::close(fd) != 0) return fail(std::error_code(errno, std::system_category()));
     return {};
   }

@@ -1,20 +1,32 @@
-// Fd numbers reused after a close, the same on both backends (issue 21): a new file that gets the
-// number of one closed while a wait on it had just ended works.
+// Closing fds that fibers wait on, and fd numbers reused after a close, the same on both backends
+// (issue 21): every close through weft ends the operations blocked on the fd with EBADF, whoever
+// closes (a fiber on any worker, a plain thread), and a new file that gets the number works.
 #include <weft/io/ops.hpp>
+#include <weft/io/owned_fd.hpp>
+#include <weft/io/pipe.hpp>
+#include <weft/io/tcp.hpp>
+#include <weft/io/udp.hpp>
 
 #include "support/test_support.hpp"
 
+#include <fcntl.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <array>
 #include <atomic>
+#include <functional>
+#include <memory>
+#include <thread>
 
 namespace weft {
 namespace {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
+
+const std::error_code kEbadf(EBADF, std::system_category());
 
 // Generous: a deadline the operation must not need (a missed wake-up fails instead of hanging).
 Clock::time_point far_deadline() { return Clock::now() + 30s; }
@@ -24,7 +36,163 @@ std::error_code error_of(const Result<R>& r) {
   return r ? std::error_code() : r.error();
 }
 
-class IoClose : public test::WorkerCountTest {};
+// Subject: one fd to block on. `block(deadline)` blocks on it until the operation ends and returns
+// its error (none when it succeeded); `close()` closes it through weft. The lambdas own what they
+// use (shared_ptr), so the Subject outlives the fibers running them.
+struct Subject {
+  std::function<std::error_code(Clock::time_point)> block;
+  std::function<Result<void>()> close;
+};
+
+enum class Closer { fiber, plain_thread };
+
+class IoClose : public test::WorkerCountTest {
+ protected:
+  // expect_close_wakes: for both closers and, when `has_deadline`, with and without a deadline: a
+  // fiber blocked by a fresh subject (from `open`, run in a fiber) ends with EBADF when the subject
+  // is closed. The closer is the test's main thread (a plain thread) or a new fiber, on whichever
+  // worker runs it.
+  //
+  // Why the settle time is not a race: the blocked fiber says it is about to block, and the main
+  // thread gives it 20 ms to get there. Should it be slower, its operation starts after the close,
+  // on a closed number, and fails with EBADF all the same: nothing opens an fd until the verdict,
+  // so the number cannot name a new file under it. The time only decides which path is tested
+  // (on a loaded machine, rarely the second), never the verdict.
+  void expect_close_wakes(const std::function<Subject()>& open, bool has_deadline = true) {
+    Runtime rt{config()};
+    for (const Closer who : {Closer::fiber, Closer::plain_thread}) {
+      for (const bool timed : {false, true}) {
+        if (timed && !has_deadline) continue;
+        SCOPED_TRACE(testing::Message() << (who == Closer::fiber ? "closed by a fiber" : "closed by a plain thread")
+                                        << (timed ? ", with a deadline" : ", without a deadline"));
+        Subject s = rt.block_on(open);
+        std::atomic<bool> blocking{false}, ended{false};
+        auto blocked = rt.spawn([&] {
+          blocking.store(true);
+          const std::error_code e = s.block(timed ? far_deadline() : Clock::time_point::max());
+          ended.store(true);
+          return e;
+        });
+        while (!blocking.load()) std::this_thread::yield();
+        std::this_thread::sleep_for(20ms);  // see above: it decides the path, not the verdict
+        if (who == Closer::plain_thread) {
+          EXPECT_TRUE(s.close());
+        } else {
+          rt.block_on([&] { EXPECT_TRUE(s.close()); });
+        }
+        // Bounded: a close that does not wake it fails the test instead of hanging it.
+        EXPECT_TRUE(test::eventually([&] { return ended.load(); }, 30s)) << "the close did not wake it";
+        if (!ended.load()) blocked.cancel();
+        EXPECT_EQ(blocked.join(), kEbadf);
+      }
+    }
+  }
+};
+
+// A raw fd (io::read/recv/poll, closed by close_raw) with its other end owned alongside.
+struct RawPair {
+  int fd = -1;
+  io::OwnedFd other;
+};
+
+// close_raw: io::close in a fiber; on a plain thread, which has no io::close (it needs a fiber),
+// OwnedFd::close, the close under every IO type.
+Result<void> close_raw(int fd) { return sched::current_task() ? io::close(fd) : io::OwnedFd(fd).close(); }
+
+std::shared_ptr<RawPair> raw_pipe() {
+  int p[2];
+  EXPECT_EQ(::pipe2(p, O_CLOEXEC), 0);
+  return std::make_shared<RawPair>(RawPair{p[0], io::OwnedFd(p[1])});
+}
+
+std::shared_ptr<RawPair> raw_socketpair(int type) {
+  int s[2];
+  EXPECT_EQ(::socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, s), 0);
+  return std::make_shared<RawPair>(RawPair{s[0], io::OwnedFd(s[1])});
+}
+
+// The blocked end is closed first and the other end stays open: a read cannot end with end of
+// file, only with the close.
+TEST_P(IoClose, CloseWakesRead) {
+  expect_close_wakes([] {
+    auto p = raw_pipe();
+    return Subject{[p](Clock::time_point d) {
+                     std::array<std::byte, 8> buf{};
+                     return error_of(io::read_until(p->fd, buf, d));
+                   },
+                   [p] { return close_raw(p->fd); }};
+  });
+}
+
+TEST_P(IoClose, CloseWakesRecv) {
+  expect_close_wakes([] {
+    auto s = raw_socketpair(SOCK_STREAM);
+    return Subject{[s](Clock::time_point d) {
+                     std::array<std::byte, 8> buf{};
+                     return error_of(io::recv_until(s->fd, buf, d));
+                   },
+                   [s] { return close_raw(s->fd); }};
+  });
+}
+
+TEST_P(IoClose, CloseWakesPoll) {
+  expect_close_wakes([] {
+    auto s = raw_socketpair(SOCK_STREAM);
+    return Subject{[s](Clock::time_point d) { return error_of(io::poll_until(s->fd, POLLIN, d)); },
+                   [s] { return close_raw(s->fd); }};
+  });
+}
+
+TEST_P(IoClose, CloseWakesAccept) {
+  expect_close_wakes([] {
+    auto l = std::make_shared<io::TcpListener>(io::TcpListener::bind("127.0.0.1", 0).value());
+    return Subject{[l](Clock::time_point d) { return error_of(l->accept_until(d)); }, [l] { return l->close(); }};
+  });
+}
+
+// Pipe::read has no deadline form.
+TEST_P(IoClose, CloseWakesPipeRead) {
+  expect_close_wakes(
+      [] {
+        auto pair = std::make_shared<std::pair<io::Pipe, io::Pipe>>(io::Pipe::create().value());
+        return Subject{[pair](Clock::time_point) {
+                         std::array<std::byte, 8> buf{};
+                         return error_of(pair->first.read(buf));
+                       },
+                       [pair] { return pair->first.close(); }};
+      },
+      /*has_deadline=*/false);
+}
+
+TEST_P(IoClose, CloseWakesUdpRecv) {
+  expect_close_wakes([] {
+    auto u = std::make_shared<io::UdpSocket>(io::UdpSocket::bind("127.0.0.1", 0).value());
+    return Subject{[u](Clock::time_point d) {
+                     std::array<std::byte, 8> buf{};
+                     return error_of(u->recv_from_until(buf, d));
+                   },
+                   [u] { return u->close(); }};
+  });
+}
+
+// A TcpStream's close shuts it down too: the blocked reader still gets EBADF, not end of stream.
+TEST_P(IoClose, CloseWakesTcpStreamRead) {
+  expect_close_wakes([] {
+    struct Conn {
+      io::TcpListener l;
+      io::TcpStream c, peer;
+    };
+    auto l = io::TcpListener::bind("127.0.0.1", 0).value();
+    auto c = io::TcpStream::connect("127.0.0.1", l.local_address().value().port()).value();
+    auto peer = l.accept().value();
+    auto conn = std::make_shared<Conn>(Conn{std::move(l), std::move(c), std::move(peer)});
+    return Subject{[conn](Clock::time_point d) {
+                     std::array<std::byte, 8> buf{};
+                     return error_of(conn->c.read_until(buf, d));
+                   },
+                   [conn] { return conn->c.close(); }};
+  });
+}
 
 // Fd numbers reused after a close (epoll kept per-number state that outlived the file). Each
 // round: a receive that times out or is cancelled leaves its fd's registration behind; the pair

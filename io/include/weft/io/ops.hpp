@@ -106,8 +106,9 @@ Result<void> mkdirat(int dirfd, const char* path, unsigned mode);
 Result<void> symlinkat(const char* target, int newdirfd, const char* linkpath);
 Result<void> linkat(int olddirfd, const char* oldpath, int newdirfd, const char* newpath, int flags = 0);
 
-// openat / close / fsync: files. openat returns the new fd (add O_CLOEXEC yourself). close
-// always closes, even in a cancelled task (then directly, not through the ring).
+// openat / close / fsync: files. openat returns the new fd (add O_CLOEXEC yourself). close first
+// ends the operations blocked on the fd on every worker (they return EBADF; docs/io.md, Closing),
+// then always closes, even in a cancelled task (then directly, not through the ring).
 Result<int> openat(int dirfd, const char* path, int flags, unsigned mode = 0);
 Result<void> close(int fd);
 Result<void> fsync(int fd);
