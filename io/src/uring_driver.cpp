@@ -126,13 +126,18 @@ void UringDriver::cancel_deferred(Deferred& d, int closed_fd) noexcept {
   }
   *p = d.next;
   if (deferred_tail_ == &d) deferred_tail_ = prev;
-  // Each op drops the references of its SQEs that will now never exist. The caller still holds
-  // its cancel request's reference, so the unit (on the fiber's stack) outlives this loop.
-  for (std::size_t i = 0; i < d.ops.size(); ++i) {
-    IoOp& op = d.ops[i];
+  // Each op drops the references of its SQEs that will now never exist. The unit lives on the
+  // fiber's stack, and a close holds no reference of its own (a cancel request does): the fiber
+  // may leave once the last op is released, so the unit is read into locals first and that
+  // release is the last touch.
+  const std::span<IoOp> ops = d.ops;
+  const io_uring_sqe* const sqes = d.sqes;
+  const IoOp* const timed = d.timed;
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    IoOp& op = ops[i];
     op.deferred = nullptr;
-    op.res = closed_fd >= 0 && names_fd(d.sqes[i], closed_fd) ? -EBADF : -ECANCELED;
-    release_refs(op, &op == d.timed ? 2 : 1);
+    op.res = closed_fd >= 0 && names_fd(sqes[i], closed_fd) ? -EBADF : -ECANCELED;
+    release_refs(op, &op == timed ? 2 : 1);
   }
 }
 

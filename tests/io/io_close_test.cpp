@@ -6,6 +6,7 @@
 #include <weft/io/pipe.hpp>
 #include <weft/io/tcp.hpp>
 #include <weft/io/udp.hpp>
+#include <weft/io/uring_driver.hpp>
 
 #include "support/test_support.hpp"
 
@@ -18,6 +19,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <thread>
 
 namespace weft {
@@ -192,6 +194,46 @@ TEST_P(IoClose, CloseWakesTcpStreamRead) {
                    },
                    [conn] { return conn->c.close(); }};
   });
+}
+
+// An io_uring op still waiting for room under the ring's in-flight cap never reached the kernel,
+// so the close's ASYNC_CANCEL cannot find it: the ring completes it itself, with EBADF, while the
+// op holding the room still waits.
+TEST(IoCloseRing, CloseEndsAnOpWaitingForRoom) {
+  sched::Scheduler::Options o;
+  o.workers = 1;
+  o.driver_factory = [](unsigned) { return io::make_uring_driver(io::UringOptions{.max_in_flight = 1}); };
+  std::optional<sched::Scheduler> s;
+  try {
+    s.emplace(o);
+  } catch (const std::system_error& e) {
+    GTEST_SKIP() << "no io_uring here: " << e.what();
+  }
+  std::array<RawPair, 2> pipes{std::move(*raw_pipe()), std::move(*raw_pipe())};
+  std::array<std::atomic<bool>, 2> blocking{}, ended{};
+  auto read_pipe = [&](std::size_t i) {
+    return detail::spawn_on(*s, {}, [&, i] {
+      std::array<std::byte, 8> buf{};
+      blocking[i].store(true);
+      auto r = io::read(pipes[i].fd, buf);  // no deadline: only a close ends it
+      ended[i].store(true);
+      return error_of(r);
+    });
+  };
+  auto holder = read_pipe(0);  // in flight: holds the ring's one place
+  while (!blocking[0].load()) std::this_thread::yield();
+  auto waiter = read_pipe(1);  // waits for room (that it did is checked below)
+  while (!blocking[1].load()) std::this_thread::yield();
+  std::this_thread::sleep_for(20ms);  // as in expect_close_wakes: decides the path, not the verdict
+  EXPECT_TRUE(close_raw(pipes[1].fd));
+  EXPECT_TRUE(test::eventually([&] { return ended[1].load(); }, 30s)) << "the close did not end it";
+  EXPECT_FALSE(ended[0].load());
+  const auto waited = detail::spawn_on(*s, {}, [] { return io::current_uring_stats().waited_for_room; }).join();
+  EXPECT_TRUE(close_raw(pipes[0].fd));
+  EXPECT_EQ(holder.join(), kEbadf);
+  if (!ended[1].load()) waiter.cancel();
+  EXPECT_EQ(waiter.join(), kEbadf);
+  EXPECT_GE(waited, 1u);
 }
 
 // Fd numbers reused after a close (epoll kept per-number state that outlived the file). Each
