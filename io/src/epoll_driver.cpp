@@ -10,12 +10,6 @@ namespace weft::io {
 namespace {
 constexpr std::uint32_t kAlwaysReported = EPOLLERR | EPOLLHUP;
 
-// Every live EpollDriver of the process, for evict_fd_everywhere.
-std::mutex g_drivers_mu;
-std::vector<EpollDriver*> g_drivers;
-// The close epoch (see epoll_driver.hpp); seq_cst on both sides, the kernel's fd table orders a
-// close before the reuse of its number.
-std::atomic<std::uint64_t> g_close_epoch{1};
 }  // namespace
 
 EpollDriver::EpollDriver() : IoBackend(&kEpollKind), events_(256) {
@@ -29,60 +23,9 @@ EpollDriver::EpollDriver() : IoBackend(&kEpollKind), events_(256) {
     ::close(epfd_);
     throw std::system_error(e, std::system_category(), "weft: epoll_ctl(eventfd)");
   }
-  std::lock_guard lock(g_drivers_mu);
-  g_drivers.push_back(this);
 }
 
-EpollDriver::~EpollDriver() {
-  {
-    std::lock_guard lock(g_drivers_mu);
-    std::erase(g_drivers, this);
-  }
-  ::close(epfd_);
-}
-
-void evict_fd_everywhere(int fd) noexcept {
-  EpollDriver* here = current_epoll();
-  std::lock_guard lock(g_drivers_mu);
-  if (g_drivers.empty()) return;
-  const std::uint64_t epoch = g_close_epoch.fetch_add(1) + 1;
-  for (EpollDriver* d : g_drivers) {
-    if (d == here) {
-      d->evict(fd, epoch);
-    } else if (d->waiting_.load(std::memory_order_relaxed) > 0) {
-      // A driver without waiters has none on this fd (a waiter being added right now on another
-      // worker races with the close itself, which is the caller's race).
-      d->post_evict(fd, epoch);
-    }
-  }
-}
-
-void EpollDriver::post_evict(int fd, std::uint64_t epoch) {
-  try {
-    std::lock_guard lock(evict_mu_);
-    evicts_.emplace_back(fd, epoch);
-  } catch (...) {
-    return;  // out of memory: the waiters stay until the fd reports something
-  }
-  // release pairs with drain_posted's acquire.
-  has_evicts_.store(true, std::memory_order_release);
-  unpark();
-}
-
-bool EpollDriver::drain_posted() {
-  bool any = drain_posted_cancels();
-  if (has_evicts_.load(std::memory_order_acquire)) {
-    std::vector<std::pair<int, std::uint64_t>> fds;
-    {
-      std::lock_guard lock(evict_mu_);
-      fds.swap(evicts_);
-      has_evicts_.store(false, std::memory_order_relaxed);
-    }
-    for (auto [fd, epoch] : fds) evict(fd, epoch);
-    any = any || !fds.empty();
-  }
-  return any;
-}
+EpollDriver::~EpollDriver() { ::close(epfd_); }
 
 EpollDriver::FdState& EpollDriver::state(int fd) {
   if (static_cast<std::size_t>(fd) >= fds_.size()) fds_.resize(static_cast<std::size_t>(fd) + 64);
@@ -92,7 +35,8 @@ EpollDriver::FdState& EpollDriver::state(int fd) {
 int EpollDriver::arm(int fd, FdState& st) {
   std::uint32_t want = 0;
   for (IoOp* w = st.head; w; w = w->next) want |= w->events;
-  if (want == st.armed) return 0;
+  // Always told to the kernel, even when our last arming had the same events: that registration
+  // may belong to a file closed since (see "fd reuse" in epoll_driver.hpp).
   epoll_event ev{};
   ev.events = want | EPOLLONESHOT;
   ev.data.fd = fd;
@@ -101,7 +45,6 @@ int EpollDriver::arm(int fd, FdState& st) {
     bump(ctls_);
     if (::epoll_ctl(epfd_, op, fd, &ev) == 0) {
       st.registered = true;
-      st.armed = want;
       return 0;
     }
     // See "fd reuse" in epoll_driver.hpp: our idea of the registration may be stale.
@@ -119,17 +62,17 @@ int EpollDriver::arm(int fd, FdState& st) {
 int EpollDriver::add_waiter(IoOp& op) {
   if (op.fd < 0) return -EBADF;
   FdState& st = state(op.fd);
-  op.epoch = g_close_epoch.load();
   op.prev = st.tail;
   op.next = nullptr;
   (st.tail ? st.tail->next : st.head) = &op;
   st.tail = &op;
   op.waiting = true;
+  add_in_flight(+1);  // before arming: a closer that sees the fd armed sees the waiter
   if (const int rc = arm(op.fd, st); rc < 0) {
     unlink(st, op);
+    add_in_flight(-1);
     return rc;
   }
-  count_waiting(+1);
   return 0;
 }
 
@@ -142,20 +85,17 @@ void EpollDriver::unlink(FdState& st, IoOp& op) noexcept {
 
 void EpollDriver::complete(FdState& st, IoOp& op, int res, int refs) noexcept {
   unlink(st, op);
-  count_waiting(-1);
+  add_in_flight(-1);
   op.res = res;
   release_refs(op, refs);  // the last touch: the fiber may return at once
 }
 
-void EpollDriver::evict(int fd, std::uint64_t epoch) noexcept {
+void EpollDriver::close_local(int fd) {
   if (fd < 0 || static_cast<std::size_t>(fd) >= fds_.size()) return;
   FdState& st = fds_[static_cast<std::size_t>(fd)];
-  for (IoOp* op = st.head; op;) {
-    IoOp* next = op->next;
-    if (op->epoch < epoch) complete(st, *op, -EBADF, 1);  // returned as is: a retry could hit a recycled fd
-    op = next;
-  }
-  if (!st.head) st = FdState{};  // the kernel dropped the closed file's registration
+  // Returned as is: a retry could hit a recycled fd number.
+  while (IoOp* op = st.head) complete(st, *op, -EBADF, 1);
+  st = FdState{};  // the kernel drops the closed file's registration
 }
 
 void EpollDriver::cancel_local(IoOp& op) {
@@ -188,7 +128,6 @@ void EpollDriver::dispatch(int timeout_ms, const timespec* timeout) {
     }
     if (static_cast<std::size_t>(fd) >= fds_.size()) continue;
     FdState& st = fds_[static_cast<std::size_t>(fd)];
-    st.armed = 0;  // EPOLLONESHOT disarmed it
     for (IoOp* op = st.head; op;) {
       IoOp* next = op->next;  // read first: a completed op may be gone at once
       if (revents & (op->events | kAlwaysReported)) {
@@ -223,7 +162,7 @@ void EpollDriver::unpark() noexcept { wake_.notify(); }
 
 void EpollDriver::poll() {
   drain_posted();
-  if (waiting_.load(std::memory_order_relaxed) > 0) dispatch(0, nullptr);
+  if (in_flight() > 0) dispatch(0, nullptr);
 }
 
 EpollStats EpollDriver::stats() const noexcept {

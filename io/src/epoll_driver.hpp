@@ -18,18 +18,19 @@
 //
 // Closing an fd with waiters: the kernel drops a closed file from every epoll set, with any event
 // not yet collected (e.g. the hangup a shutdown() raised just before), so those waiters would never
-// hear from it again. Every close through weft (io::close, the IO types) therefore evicts the fd
-// first on every epoll backend of the process (fd numbers are process-wide): each owner completes
-// that fd's waiters with EBADF, and they return it without retrying, so no operation can run on a
-// recycled fd number. (io_uring needs none of this: an op in flight holds its file.)
-// The eviction is asynchronous, and by the time an owner carries it out the number may already
-// name a new file with waiters of its own. Each close therefore takes a new close epoch (a process
-// counter) before closing, each waiter records the epoch when it starts waiting, and an eviction
-// only takes waiters older than its epoch: a waiter on the new file started after the close
-// (the kernel handed out the number only after the close), so it saw the new epoch.
-// fd reuse: the registration is keyed by the kernel on (fd number, open file); arming falls back
-// from MOD to ADD (ENOENT) and from ADD to MOD (EEXIST), so a recycled number is armed correctly on
-// every worker whatever state it left behind.
+// hear from it again. Every close through weft therefore ends them first (cancel_fd_everywhere, the
+// protocol shared with io_uring, argued in io_op.hpp): each owner holding waiters completes that
+// fd's waiters with EBADF (close_local), which they return without retrying, before the closer
+// calls close(2). So every waiter evicted belongs to the file being closed, and no operation can
+// run on a recycled fd number.
+// fd reuse: the registration is keyed by the kernel on (fd number, open file), and a number may be
+// closed and reused behind a worker's back: a close through weft reaches only the backends
+// holding ops, and a raw close(2) none. So a worker never trusts what it remembers about a number's registration: every
+// new waiter (and every re-arm after an event) tells the kernel the events it wants, with MOD
+// falling back to ADD (ENOENT: not registered for this file) and ADD to MOD (EEXIST). A recycled
+// number is thus armed correctly on every worker whatever state it left behind, for one epoll_ctl
+// per wait, which a wait paid anyway after EPOLLONESHOT (skipping it when the events looked armed
+// already lost wake-ups: a receive that timed out left its number "armed" for the next file).
 //
 // Thread-safety: everything but unpark() and IoBackend::cancel() runs on the owner thread.
 #pragma once
@@ -47,8 +48,6 @@
 #include <chrono>
 #include <atomic>
 #include <cstdint>
-#include <mutex>
-#include <utility>
 #include <vector>
 
 namespace weft::io {
@@ -65,8 +64,6 @@ class EpollDriver final : public IoBackend {
   // add_waiter: owner; queues `op` (fd, events set) until readiness. Returns 0, or -errno when the
   // fd cannot be armed (EPERM: a regular file or directory, which epoll does not support).
   int add_waiter(IoOp& op);
-  // evict: owner; `fd` was closed at `epoch`: its waiters older than that complete with EBADF.
-  void evict(int fd, std::uint64_t epoch) noexcept;
   void count_pool_op() noexcept { bump(pool_ops_); }
   // stats: the counters; any thread (relaxed loads of owner-written counters).
   EpollStats stats() const noexcept;
@@ -74,19 +71,14 @@ class EpollDriver final : public IoBackend {
 
  protected:
   void cancel_local(IoOp& op) override;
+  // close_local: `fd` is about to be closed: its waiters complete with EBADF (see above).
+  void close_local(int fd) override;
 
  private:
-  friend void evict_fd_everywhere(int fd) noexcept;
-  // post_evict: any thread; evict(fd) on the owner thread soon.
-  void post_evict(int fd, std::uint64_t epoch);
-  bool drain_posted();
-  // count_waiting: owner only (the single writer), so no locked instruction is needed.
-  void count_waiting(int d) noexcept { waiting_.store(waiting_.load(std::memory_order_relaxed) + d, std::memory_order_relaxed); }
   struct FdState {
     IoOp* head = nullptr;
     IoOp* tail = nullptr;
-    std::uint32_t armed = 0;  // events armed in the kernel (0: disarmed by EPOLLONESHOT)
-    bool registered = false;  // we added it (the kernel may have dropped it since: see fd reuse)
+    bool registered = false;  // we added it: try MOD first (a hint only: see fd reuse)
   };
   FdState& state(int fd);
   int arm(int fd, FdState& st);
@@ -99,10 +91,6 @@ class EpollDriver final : public IoBackend {
   sched::EventSource wake_;
   std::vector<FdState> fds_;  // indexed by fd number
   std::vector<epoll_event> events_;
-  std::atomic<std::size_t> waiting_{0};  // written by the owner; read by closers elsewhere
-  std::mutex evict_mu_;
-  std::vector<std::pair<int, std::uint64_t>> evicts_;
-  std::atomic<bool> has_evicts_{false};
   bool have_pwait2_ = true;
   // EpollStats, written only by the owner thread with bump() (relaxed load+store, no locked
   // instruction), so Runtime::metrics() may read them from another thread.
@@ -114,10 +102,6 @@ inline EpollDriver* current_epoll() noexcept {
   sched::Driver* d = sched::current_driver();
   return d && d->kind() == &kEpollKind ? static_cast<EpollDriver*>(d) : nullptr;
 }
-
-// evict_fd_everywhere: before closing `fd` (any thread): evicts it on every epoll backend of the
-// process that has waiters (see "Closing an fd with waiters"). A no-op where none runs.
-void evict_fd_everywhere(int fd) noexcept;
 
 // PoolJob: one operation on the blocking pool; holds one reference to `op` until it returned.
 struct PoolJob final : sched::BlockingJob {

@@ -296,8 +296,7 @@ Result<int> epoll_execute(const io_uring_sqe& s, Clock::time_point deadline, sch
     case IORING_OP_SHUTDOWN:
       if (::shutdown(s.fd, static_cast<int>(s.len)) != 0) return fail(std::error_code(errno, std::system_category()));
       return 0;
-    case IORING_OP_CLOSE:
-      evict_fd_everywhere(s.fd);
+    case IORING_OP_CLOSE:  // its waiters were ended already (io::close, cancel_fd_everywhere)
       if (::close(s.fd) != 0) return fail(std::error_code(errno, std::system_category()));
       return 0;
     case IORING_OP_CONNECT: return connect_op(s, deadline, self);

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "positional.hpp"
 #include "write_all.hpp"
 
 #include <cerrno>
@@ -14,21 +15,25 @@ namespace weft::io {
 Result<File> File::open(const char* path, int flags, unsigned mode) {
   auto fd = io::openat(AT_FDCWD, path, flags | O_CLOEXEC, mode);
   if (!fd) return fail(fd.error());
-  return File(*fd);
+  // Asked once (ops.cpp, has_no_position): a FIFO or a tty opened here has no position for good.
+  const bool stream = ::lseek(*fd, 0, SEEK_CUR) < 0 && errno == ESPIPE;
+  return File(*fd, stream);
 }
 
 Result<std::size_t> File::read(std::span<std::byte> buf) { return io::read(fd_.get(), buf); }
 Result<std::size_t> File::write(std::span<const std::byte> buf) { return io::write(fd_.get(), buf); }
 Result<std::size_t> File::read_at(std::span<std::byte> buf, std::uint64_t offset) {
-  return io::read_at(fd_.get(), buf, offset);
+  if (stream_) return fail(std::error_code(ESPIPE, std::system_category()));
+  return read_at_unchecked(fd_.get(), buf, offset);
 }
 Result<std::size_t> File::write_at(std::span<const std::byte> buf, std::uint64_t offset) {
-  return io::write_at(fd_.get(), buf, offset);
+  if (stream_) return fail(std::error_code(ESPIPE, std::system_category()));
+  return write_at_unchecked(fd_.get(), buf, offset);
 }
 
 Result<void> File::read_exact_at(std::span<std::byte> buf, std::uint64_t offset) {
   while (!buf.empty()) {
-    auto n = io::read_at(fd_.get(), buf, offset);
+    auto n = read_at(buf, offset);
     if (!n) return fail(n.error());
     if (*n == 0) return fail(std::errc::io_error);
     buf = buf.subspan(*n);
@@ -39,7 +44,7 @@ Result<void> File::read_exact_at(std::span<std::byte> buf, std::uint64_t offset)
 
 Result<void> File::write_all_at(std::span<const std::byte> buf, std::uint64_t offset) {
   return io::write_all(buf, [&](std::span<const std::byte> rest) {
-    auto n = io::write_at(fd_.get(), rest, offset);
+    auto n = write_at(rest, offset);
     if (n) offset += *n;
     return n;
   });

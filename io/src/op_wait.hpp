@@ -27,7 +27,8 @@ bool request_cancel(IoOp& op);
 
 // op_result: res >= 0 is the value (even if a cancel or deadline raced with it); -ECANCELED is
 // std::errc::timed_out when the op's deadline fired, else errc::cancelled when a cancel was sent
-// or `cancelled_by_chain` (a soft link broke); anything else is the errno.
+// or `cancelled_by_chain` (a soft link broke), else EBADF (closing its fd ended it: io_op.hpp);
+// anything else is the errno.
 Result<int> op_result(const IoOp& op, bool cancelled_by_chain = false);
 
 }  // namespace weft::io

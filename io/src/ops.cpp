@@ -6,6 +6,7 @@
 #include "epoll_driver.hpp"
 #include "op_desc.hpp"
 #include "op_wait.hpp"
+#include "positional.hpp"
 #include "uring_driver.hpp"
 
 #include <fcntl.h>
@@ -96,6 +97,19 @@ Result<void> as_void(Result<int> r) {
   return {};
 }
 
+// has_no_position: whether a positional operation on `fd` must fail with ESPIPE before it runs.
+// pread(2)/pwrite(2) refuse an fd without a file position (a pipe, FIFO, socket, tty), and so do
+// epoll's preadv2/pwritev2; io_uring ignores the offset there and reads or writes the stream,
+// taking the data. So on io_uring a positional operation asks lseek(fd, 0, SEEK_CUR) first, which
+// fails with ESPIPE for exactly those (nonseekable_open and stream_open clear FMODE_LSEEK with
+// FMODE_PREAD and FMODE_PWRITE). One syscall per call, paid only on io_uring and only on raw fds:
+// File asks once when it opens. Cheaper checks do not hold: the result comes too late (the data is
+// taken by then), and a cache by fd number goes stale when the number is closed (raw close(2)
+// included) and reused.
+bool has_no_position(int fd) { return current_uring() && ::lseek(fd, 0, SEEK_CUR) < 0 && errno == ESPIPE; }
+
+const std::error_code kEspipe(ESPIPE, std::system_category());
+
 }  // namespace
 
 Result<void> nop() {
@@ -108,6 +122,10 @@ Result<std::size_t> read_until(int fd, std::span<std::byte> buf, Clock::time_poi
                         deadline));
 }
 Result<std::size_t> read_at(int fd, std::span<std::byte> buf, std::uint64_t offset) {
+  if (has_no_position(fd)) return fail(kEspipe);
+  return read_at_unchecked(fd, buf, offset);
+}
+Result<std::size_t> read_at_unchecked(int fd, std::span<std::byte> buf, std::uint64_t offset) {
   return as_size(submit([&](io_uring_sqe* s) { io_uring_prep_read(s, fd, buf.data(), clamp_len(buf.size()), offset); }));
 }
 
@@ -117,16 +135,22 @@ Result<std::size_t> write_until(int fd, std::span<const std::byte> buf, Clock::t
                         deadline));
 }
 Result<std::size_t> write_at(int fd, std::span<const std::byte> buf, std::uint64_t offset) {
+  if (has_no_position(fd)) return fail(kEspipe);
+  return write_at_unchecked(fd, buf, offset);
+}
+Result<std::size_t> write_at_unchecked(int fd, std::span<const std::byte> buf, std::uint64_t offset) {
   return as_size(
       submit([&](io_uring_sqe* s) { io_uring_prep_write(s, fd, buf.data(), clamp_len(buf.size()), offset); }));
 }
 
 Result<std::size_t> readv(int fd, std::span<const iovec> iov, std::int64_t offset) {
+  if (offset >= 0 && has_no_position(fd)) return fail(kEspipe);
   return as_size(submit([&](io_uring_sqe* s) {
     io_uring_prep_readv(s, fd, iov.data(), iov_count(iov), static_cast<std::uint64_t>(offset));
   }));
 }
 Result<std::size_t> writev(int fd, std::span<const iovec> iov, std::int64_t offset) {
+  if (offset >= 0 && has_no_position(fd)) return fail(kEspipe);
   return as_size(submit([&](io_uring_sqe* s) {
     io_uring_prep_writev(s, fd, iov.data(), iov_count(iov), static_cast<std::uint64_t>(offset));
   }));
@@ -227,9 +251,12 @@ Result<int> openat(int dirfd, const char* path, int flags, unsigned mode) {
   return submit([&](io_uring_sqe* s) { io_uring_prep_openat(s, dirfd, path, flags, mode); });
 }
 Result<void> close(int fd) {
+  sched::Task* self = sched::current_task();
+  if (!self) return fail(errc::not_in_fiber);  // before ending anything: like every operation
+  cancel_fd_everywhere(fd);  // the ops waiting on it end first, with EBADF (io_op.hpp)
   // A cancelled task still closes: a close that did not happen would leak the fd, and one that
   // might have happened cannot be retried (the number may be reused).
-  if (sched::Task* self = sched::current_task(); self && self->cancel_requested()) {
+  if (self->cancel_requested()) {
     if (::close(fd) != 0) return fail(std::error_code(errno, std::system_category()));
     return {};
   }

@@ -1,6 +1,6 @@
 #include <weft/io/owned_fd.hpp>
 
-#include "epoll_driver.hpp"
+#include "io_op.hpp"
 
 #include <sys/socket.h>
 #include <unistd.h>
@@ -12,8 +12,13 @@ namespace weft::io {
 Result<void> OwnedFd::close() noexcept {
   if (fd_ < 0) return {};
   const int f = std::exchange(fd_, -1);
-  if (shutdown_) ::shutdown(f, SHUT_RDWR);  // ENOTCONN (a listener, an unconnected socket) is fine
-  evict_fd_everywhere(f);                   // epoll: wake its waiters before the kernel forgets them
+  // First: the fibers blocked on f end with EBADF (io_op.hpp). A shutdown first would race with it
+  // and hand some of them end of stream (a read) or EINVAL (an accept) instead.
+  cancel_fd_everywhere(f);
+  // Then the shutdown, for whoever else holds the socket: the peer sees it end even while a dup or
+  // a child's copy keeps it open, and fibers blocked on such a copy see end of stream. ENOTCONN (a
+  // listener, an unconnected socket) is fine.
+  if (shutdown_) ::shutdown(f, SHUT_RDWR);
   if (::close(f) != 0) return fail(std::error_code(errno, std::system_category()));
   return {};
 }

@@ -1,5 +1,6 @@
 #include "uring_driver.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
@@ -15,7 +16,19 @@ __kernel_timespec to_timespec(std::chrono::nanoseconds ns) {
                            static_cast<long long>(ns.count() % 1'000'000'000)};
 }
 
-thread_local UringDriver* t_owned_ring = nullptr;  // see owned_ring()
+// names_fd: whether `s` runs on `fd` (its file, or splice's and tee's input); socket()'s fd field
+// is its domain, and nop and timeouts have no file.
+bool names_fd(const io_uring_sqe& s, int fd) {
+  switch (s.opcode) {
+    case IORING_OP_SOCKET:
+    case IORING_OP_NOP:
+    case IORING_OP_TIMEOUT:
+    case IORING_OP_LINK_TIMEOUT: return false;
+    case IORING_OP_SPLICE:
+    case IORING_OP_TEE: return s.fd == fd || s.splice_fd_in == fd;
+    default: return s.fd == fd;
+  }
+}
 
 // msg_ring_works: whether this kernel runs IORING_OP_MSG_RING (5.18+; a ring restricted with
 // IORING_REGISTER_RESTRICTIONS refuses it): one message from `ring` to itself, on the fresh ring
@@ -39,9 +52,8 @@ bool msg_ring_works(io_uring& ring) {
 }  // namespace
 
 UringDriver* owned_ring() noexcept {
-  UringDriver* r = t_owned_ring;
-  asm volatile("" : "+r"(r));  // no caching of the thread-local across calls
-  return r;
+  IoBackend* b = owned_backend();
+  return b && b->kind() == &kUringKind ? static_cast<UringDriver*>(b) : nullptr;
 }
 
 UringDriver::UringDriver(const UringOptions& options) : IoBackend(&kUringKind) {
@@ -74,13 +86,9 @@ UringDriver::UringDriver(const UringOptions& options) : IoBackend(&kUringKind) {
     static const bool works = msg_ring_works(ring_);  // once per process
     msg_ring_ = works;
   }
-  t_owned_ring = this;
 }
 
-UringDriver::~UringDriver() {
-  if (t_owned_ring == this) t_owned_ring = nullptr;  // a worker's ring outlives its thread: no-op
-  io_uring_queue_exit(&ring_);
-}
+UringDriver::~UringDriver() { io_uring_queue_exit(&ring_); }
 
 void UringDriver::reserve(unsigned n) {
   while (io_uring_sq_space_left(&ring_) < n) enter(false, nullptr);
@@ -98,7 +106,7 @@ void UringDriver::admit_deferred() {
   if (admitting_) return;
   admitting_ = true;
   while (Deferred* d = deferred_head_) {
-    if (outstanding_ + d->slots > max_in_flight_ && outstanding_ != 0) break;
+    if (in_flight() + d->slots > max_in_flight_ && in_flight() != 0) break;
     deferred_head_ = d->next;
     if (!deferred_head_) deferred_tail_ = nullptr;
     for (IoOp& op : d->ops) op.deferred = nullptr;  // from now on a cancel is an ASYNC_CANCEL
@@ -109,7 +117,7 @@ void UringDriver::admit_deferred() {
   admitting_ = false;
 }
 
-void UringDriver::cancel_deferred(Deferred& d) noexcept {
+void UringDriver::cancel_deferred(Deferred& d, int closed_fd) noexcept {
   Deferred** p = &deferred_head_;
   Deferred* prev = nullptr;
   while (*p != &d) {
@@ -118,13 +126,43 @@ void UringDriver::cancel_deferred(Deferred& d) noexcept {
   }
   *p = d.next;
   if (deferred_tail_ == &d) deferred_tail_ = prev;
-  // Each op drops the references of its SQEs that will now never exist. The caller still holds
-  // its cancel request's reference, so the unit (on the fiber's stack) outlives this loop.
-  for (IoOp& op : d.ops) {
+  // Each op drops the references of its SQEs that will now never exist. The unit lives on the
+  // fiber's stack, and a close holds no reference of its own (a cancel request does): the fiber
+  // may leave once the last op is released, so the unit is read into locals first and that
+  // release is the last touch.
+  const std::span<IoOp> ops = d.ops;
+  const io_uring_sqe* const sqes = d.sqes;
+  const IoOp* const timed = d.timed;
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    IoOp& op = ops[i];
     op.deferred = nullptr;
-    op.res = -ECANCELED;
-    release_refs(op, &op == d.timed ? 2 : 1);
+    op.res = closed_fd >= 0 && names_fd(sqes[i], closed_fd) ? -EBADF : -ECANCELED;
+    release_refs(op, &op == timed ? 2 : 1);
   }
+}
+
+void UringDriver::close_local(int fd) {
+  for (Deferred* d = deferred_head_; d;) {
+    Deferred* next = d->next;  // read first: a completed unit may be gone at once
+    const std::span<const io_uring_sqe> sqes(d->sqes, d->ops.size());
+    if (std::any_of(sqes.begin(), sqes.end(), [fd](const io_uring_sqe& s) { return names_fd(s, fd); })) {
+      cancel_deferred(*d, fd);
+    }
+    d = next;
+  }
+  if (in_flight() == 0) return;
+  reserve(1);
+  io_uring_sqe* s = sqe();
+  io_uring_prep_cancel_fd(s, fd, IORING_ASYNC_CANCEL_ALL);
+  io_uring_sqe_set_data64(s, kCloseCancel);
+  s->flags |= IOSQE_CQE_SKIP_SUCCESS;  // its result does not matter (ENOENT: nothing was left)
+  submit_now();
+}
+
+void UringDriver::submit_now() {
+  do {
+    enter(false, nullptr);
+  } while (io_uring_sq_ready(&ring_) > 0);  // EBUSY submitted nothing; admitted units queued more
 }
 
 void UringDriver::cancel_local(IoOp& op) {
@@ -183,14 +221,14 @@ void UringDriver::reap() {
       wake_armed_ = false;
       continue;
     }
-    if (data == kWakeMsg) continue;  // woken by another ring: the worker loop looks for work
+    if (data == kWakeMsg || data == kCloseCancel) continue;  // woken by another ring; a close's cancel
     if ((data & kTagMask) == kTagWakeFailed) {
       // Our MSG_RING to that ring failed (an error CQE, e.g. its ring went away): the eventfd
       // then. Rings live as long as their Scheduler, and so does every ring that wakes them.
       reinterpret_cast<UringDriver*>(data & ~kTagMask)->wake_.notify();
       continue;
     }
-    --outstanding_;
+    add_in_flight(-1);
     auto* op = reinterpret_cast<IoOp*>(data & ~kTagMask);
     switch (data & kTagMask) {
       case kTagMain:
@@ -209,7 +247,9 @@ void UringDriver::reap() {
 }
 
 void UringDriver::park(std::chrono::steady_clock::time_point deadline) {
-  drain_posted_cancels();
+  // A request carried out here may have woken a task onto this worker (a closer that waited for
+  // this ring, the ops of a deferred unit): submit and reap, but do not sleep.
+  if (drain_posted()) return enter(false, nullptr);
   if (!wake_armed_) arm_wake_read();
   if (deadline == std::chrono::steady_clock::time_point::max()) {
     enter(true, nullptr);
@@ -243,10 +283,10 @@ bool UringDriver::send_wake(UringDriver& target) noexcept {
 }
 
 void UringDriver::poll() {
-  drain_posted_cancels();
+  drain_posted();
   // Completions of a DEFER_TASKRUN ring only arrive through io_uring_enter: enter when something
   // was queued this tick, or something other than the wake-up read is in flight.
-  if (outstanding_ > 0 || io_uring_cq_ready(&ring_) > 0) enter(false, nullptr);
+  if (in_flight() > 0 || io_uring_cq_ready(&ring_) > 0) enter(false, nullptr);
 }
 
 UringStats UringDriver::stats() const noexcept {

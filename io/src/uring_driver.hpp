@@ -18,7 +18,7 @@
 // submitted at once (io_uring_submit, which never reaps, so a wake-up sent from inside reap() is
 // safe): the waker may run fibers for a long while before its next io_uring_enter.
 //
-// The in-flight cap. outstanding_ counts op SQEs queued or in flight; an op (or chain) whose SQEs
+// The in-flight cap. in_flight() counts op SQEs queued or in flight; an op (or chain) whose SQEs
 // would take it over max_in_flight_, or that finds others already waiting, is not put in the ring:
 // its SQEs are written into images in a Deferred on the fiber's stack, queued FIFO, and the fiber
 // waits for its final completion as usual. Each op keeps the references its SQEs will hold, so the
@@ -26,6 +26,15 @@
 // it fits (admit_deferred), and a cancel of a deferred op (cancel_local) unlinks its whole unit and
 // completes every op of it with -ECANCELED. Cancels themselves never wait (they free room), so the
 // cap may be passed by the cancels in flight. The owner thread alone touches the queue.
+//
+// Closing an fd (io_op.hpp, "Closing an fd"): close_local completes the queued units with an op
+// that names the fd (they never reached the kernel; left there, they would run on a closed or
+// reused number), then submits IORING_OP_ASYNC_CANCEL(FD | ALL) at once: the kernel looks the
+// number up as it issues the cancel, and SQEs are issued in order, so every op queued before it on
+// this ring is found, and the closer may close the number as soon as the submit returned. The
+// cancel holds no op reference (kCloseCancel, not counted in in_flight()); each op it ends
+// completes with -ECANCELED through the usual CQE. Needs Linux 5.19 (CANCEL_FD | CANCEL_ALL);
+// an older kernel fails the cancel with EINVAL and the ops wait as before (for their deadline).
 #pragma once
 
 #include "io_op.hpp"
@@ -49,7 +58,7 @@ namespace weft::io {
 // (user_data, link flags and linked timeout included). On the waiting fiber's stack; see above.
 struct Deferred {
   std::span<IoOp> ops;
-  const io_uring_sqe* sqes = nullptr;  // `slots` of them
+  const io_uring_sqe* sqes = nullptr;  // `slots` of them: sqes[i] is ops[i]'s, a linked timeout last
   unsigned slots = 0;
   IoOp* timed = nullptr;               // the op whose linked timeout is among the SQEs, if any
   Deferred* next = nullptr;
@@ -76,6 +85,7 @@ class UringDriver final : public IoBackend {
   static constexpr std::uint64_t kWakeRead = 1;  // the EventSource read (not an op address)
   static constexpr std::uint64_t kWakeMsg = 2;   // a MSG_RING wake-up from another ring
   static constexpr std::uint64_t kTagWakeFailed = 3;  // low bits of a failed MSG_RING: target | 3
+  static constexpr std::uint64_t kCloseCancel = 5;    // a close's ASYNC_CANCEL(FD | ALL) (not an op)
 
   UringDriver(const UringOptions& options);  // throws std::system_error
   ~UringDriver() override;
@@ -88,11 +98,11 @@ class UringDriver final : public IoBackend {
   void reserve(unsigned n);
   io_uring_sqe* sqe() noexcept { return io_uring_get_sqe(&ring_); }
   // owner: counts SQEs the op layer queued (they complete as CQEs that reap() counts back).
-  void note_queued(unsigned n) noexcept { outstanding_ += n; }
+  void note_queued(unsigned n) noexcept { add_in_flight(n); }
   // owner: whether `n` more op SQEs may go into the ring now: under the cap with nobody waiting
   // ahead (else defer them). A unit bigger than the cap fits an empty ring.
   bool has_room(unsigned n) const noexcept {
-    return !deferred_head_ && (outstanding_ + n <= max_in_flight_ || outstanding_ == 0);
+    return !deferred_head_ && (in_flight() + n <= max_in_flight_ || in_flight() == 0);
   }
   // owner: queues `d` (its ops' references already counted) until room frees; see above.
   void defer(Deferred& d) noexcept;
@@ -106,6 +116,9 @@ class UringDriver final : public IoBackend {
  protected:
   // cancel_local: queues an ASYNC_CANCEL for `op` (its CQE releases the request's reference).
   void cancel_local(IoOp& op) override;
+  // close_local: completes the queued units naming `fd`, then submits ASYNC_CANCEL(FD | ALL) for
+  // it at once (see "Closing an fd" above).
+  void close_local(int fd) override;
 
  private:
   void enter(bool wait, const __kernel_timespec* timeout);
@@ -113,8 +126,11 @@ class UringDriver final : public IoBackend {
   void arm_wake_read();
   // admit_deferred: moves waiting units into the ring, in order, while they fit.
   void admit_deferred();
-  // unlink: takes a waiting unit out of the queue and completes its ops with -ECANCELED.
-  void cancel_deferred(Deferred& d) noexcept;
+  // cancel_deferred: takes a waiting unit out of the queue and completes its ops: those naming
+  // `closed_fd` with -EBADF (closing it ended them), the others with -ECANCELED.
+  void cancel_deferred(Deferred& d, int closed_fd = -1) noexcept;
+  // submit_now: submits every queued SQE before returning (reaping when the CQ is full).
+  void submit_now();
   // send_wake: owner of this ring: submits a MSG_RING wake-up of `target`. False when it could not
   // (SQ full, submit refused): the caller writes the eventfd instead.
   bool send_wake(UringDriver& target) noexcept;
@@ -125,7 +141,6 @@ class UringDriver final : public IoBackend {
   std::uint64_t wake_buf_ = 0;
   bool wake_armed_ = false;
   bool msg_ring_ = false;  // options.msg_ring_wakeups and the kernel runs MSG_RING (probe)
-  std::uint64_t outstanding_ = 0;  // op SQEs queued or in flight (not the wake-up read)
   std::uint64_t max_in_flight_ = 0;
   Deferred* deferred_head_ = nullptr;
   Deferred* deferred_tail_ = nullptr;

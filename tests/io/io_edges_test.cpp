@@ -1,5 +1,5 @@
 // The edges of the operations' arguments (huge lengths, a write that makes no progress, fd -1,
-// n = 0), the same on both backends.
+// offsets on pipes and FIFOs, n = 0), the same on both backends.
 #include <weft/io/file.hpp>
 #include <weft/io/ops.hpp>
 #include <weft/io/pipe.hpp>
@@ -11,10 +11,13 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <array>
 #include <cstring>
+#include <string>
 
 namespace weft {
 namespace {
@@ -124,6 +127,64 @@ TEST_P(IoEdges, PollOnFdMinusOneIsEbadf) {
     ASSERT_FALSE(t);
     EXPECT_EQ(t.error(), kEbadf);
   });
+}
+
+// Positional IO on an fd without a file position fails with ESPIPE on both backends, as pread(2)
+// does, and takes nothing from the pipe nor adds to it (io_uring alone would ignore the offset).
+TEST_P(IoEdges, PositionalIoOnAPipeIsEspipe) {
+  Runtime rt{config()};
+  rt.block_on([] {
+    const std::error_code espipe(ESPIPE, std::system_category());
+    int p[2];
+    ASSERT_EQ(::pipe2(p, O_CLOEXEC), 0);
+    ASSERT_EQ(::write(p[1], "data", 4), 4);
+    std::array<std::byte, 4> buf{};
+    auto r = io::read_at(p[0], buf, 0);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error(), espipe);
+    auto w = io::write_at(p[1], bytes("more"), 0);
+    ASSERT_FALSE(w);
+    EXPECT_EQ(w.error(), espipe);
+    const iovec in{buf.data(), buf.size()};
+    auto rv = io::readv(p[0], std::span(&in, 1), 0);
+    ASSERT_FALSE(rv);
+    EXPECT_EQ(rv.error(), espipe);
+    char more[] = "more";
+    const iovec out{more, 4};
+    auto wv = io::writev(p[1], std::span(&out, 1), 0);
+    ASSERT_FALSE(wv);
+    EXPECT_EQ(wv.error(), espipe);
+    EXPECT_EQ(io::read(p[0], buf).value(), 4u);  // nothing was taken from or added to the pipe
+    EXPECT_EQ(std::memcmp(buf.data(), "data", 4), 0);
+    ::close(p[1]);
+    EXPECT_EQ(io::read(p[0], buf).value(), 0u);
+    ::close(p[0]);
+  });
+}
+
+// A File opened on a FIFO has no position either: its positional calls fail the same way.
+TEST_P(IoEdges, PositionalIoOnAFifoFileIsEspipe) {
+  Runtime rt{config()};
+  char dir[] = "/tmp/weft-fifo-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  const std::string path = std::string(dir) + "/fifo";
+  ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0);
+  rt.block_on([&] {
+    const std::error_code espipe(ESPIPE, std::system_category());
+    auto f = io::File::open(path.c_str(), O_RDWR).value();  // O_RDWR: a FIFO open that does not wait
+    EXPECT_EQ(f.write(bytes("data")).value(), 4u);
+    std::array<std::byte, 4> buf{};
+    auto r = f.read_at(buf, 0);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error(), espipe);
+    auto w = f.write_at(bytes("more"), 0);
+    ASSERT_FALSE(w);
+    EXPECT_EQ(w.error(), espipe);
+    EXPECT_EQ(f.read(buf).value(), 4u);
+    EXPECT_EQ(std::memcmp(buf.data(), "data", 4), 0);
+  });
+  ::unlink(path.c_str());
+  ::rmdir(dir);
 }
 
 TEST_P(IoEdges, EventfdNotifyZeroIsEinvalInTheSystemCategory) {

@@ -33,6 +33,7 @@ class File {
 
   Result<std::size_t> read(std::span<std::byte> buf);                        // at the position
   Result<std::size_t> write(std::span<const std::byte> buf);                 // at the position
+  // read_at / write_at: at `offset`; ESPIPE when the file has no position (a FIFO, a tty).
   Result<std::size_t> read_at(std::span<std::byte> buf, std::uint64_t offset);
   Result<std::size_t> write_at(std::span<const std::byte> buf, std::uint64_t offset);
   // read_exact_at: fills buf; std::errc::io_error (EIO) if the file ends first.
@@ -50,8 +51,9 @@ class File {
   explicit operator bool() const noexcept { return bool(fd_); }
 
  private:
-  explicit File(int fd) noexcept : fd_(fd) {}
+  File(int fd, bool stream) noexcept : fd_(fd), stream_(stream) {}
   OwnedFd fd_;
+  bool stream_ = false;  // no file position: positional calls fail with ESPIPE (asked once, at open)
 };
 
 }  // namespace weft::io

@@ -46,7 +46,8 @@ Result<std::size_t> read(int fd, std::span<std::byte> buf);
 Result<std::size_t> read_until(int fd, std::span<std::byte> buf, Clock::time_point deadline);
 template <class R, class P>
 Result<std::size_t> read_for(int fd, std::span<std::byte> buf, std::chrono::duration<R, P> d);
-// read_at: reads at `offset` without moving the file position (pread).
+// read_at: reads at `offset` without moving the file position (pread). ESPIPE when fd has no
+// position (a pipe, socket, FIFO), on both backends; on io_uring that costs an lseek per call.
 Result<std::size_t> read_at(int fd, std::span<std::byte> buf, std::uint64_t offset);
 
 // write: writes up to buf.size() bytes at the file position; returns how many were written.
@@ -54,10 +55,11 @@ Result<std::size_t> write(int fd, std::span<const std::byte> buf);
 Result<std::size_t> write_until(int fd, std::span<const std::byte> buf, Clock::time_point deadline);
 template <class R, class P>
 Result<std::size_t> write_for(int fd, std::span<const std::byte> buf, std::chrono::duration<R, P> d);
-// write_at: writes at `offset` without moving the file position (pwrite).
+// write_at: writes at `offset` without moving the file position (pwrite). ESPIPE as read_at.
 Result<std::size_t> write_at(int fd, std::span<const std::byte> buf, std::uint64_t offset);
 
-// readv / writev: scatter/gather at the file position (offset -1) or at `offset`.
+// readv / writev: scatter/gather at the file position (offset -1) or at `offset` (ESPIPE as
+// read_at).
 Result<std::size_t> readv(int fd, std::span<const iovec> iov, std::int64_t offset = -1);
 Result<std::size_t> writev(int fd, std::span<const iovec> iov, std::int64_t offset = -1);
 
@@ -106,8 +108,9 @@ Result<void> mkdirat(int dirfd, const char* path, unsigned mode);
 Result<void> symlinkat(const char* target, int newdirfd, const char* linkpath);
 Result<void> linkat(int olddirfd, const char* oldpath, int newdirfd, const char* newpath, int flags = 0);
 
-// openat / close / fsync: files. openat returns the new fd (add O_CLOEXEC yourself). close
-// always closes, even in a cancelled task (then directly, not through the ring).
+// openat / close / fsync: files. openat returns the new fd (add O_CLOEXEC yourself). close first
+// ends the operations blocked on the fd on every worker (they return EBADF; docs/io.md, Closing),
+// then always closes, even in a cancelled task (then directly, not through the ring).
 Result<int> openat(int dirfd, const char* path, int flags, unsigned mode = 0);
 Result<void> close(int fd);
 Result<void> fsync(int fd);

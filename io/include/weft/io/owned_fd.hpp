@@ -1,12 +1,16 @@
 // weft/io/owned_fd.hpp: sole ownership of a file descriptor (RAII, move-only).
 //
 // The one place weft's IO types (TcpListener, TcpStream, UdpSocket, File, Pipe) keep their fd:
-// moving transfers it, assigning over or destroying an OwnedFd closes what it held. A socket
-// created with `shutdown_on_close` is shut down before it is closed, so fibers blocked in
-// accept/read on it wake instead of waiting forever. close() always closes (directly, not through
-// the ring: it must happen exactly once, even in a cancelled task or on a plain thread).
+// moving transfers it, assigning over or destroying an OwnedFd closes what it held. Closing first
+// ends the operations of fibers blocked on the fd, on every worker (they return EBADF instead of
+// waiting forever; docs/io.md, Closing); a socket created with `shutdown_on_close` is then shut
+// down, so the peer and other holders of the socket see its end. close() always closes (directly,
+// not through the ring: it must happen exactly once, even in a cancelled task or on a plain
+// thread).
 //
-// Thread-safety: like an int; closing while other fibers use the fd is the caller's race.
+// Thread-safety: like an int. Closing while other fibers are blocked on the fd ends their
+// operations; closing while another fiber is starting one is the caller's race. close() suspends
+// a fiber (blocks a plain thread) until every worker holding operations has ended its part.
 //
 //   weft::io::OwnedFd fd{::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), true};
 //   if (auto r = fd.close(); !r) { /* r.error(): the errno of close(2) */ }
@@ -33,7 +37,8 @@ class OwnedFd {
   }
   ~OwnedFd() { (void)close(); }
 
-  // close: shuts a socket down first when asked to, then closes; the errno of close(2) on error.
+  // close: ends the operations blocked on the fd (EBADF), shuts a socket down when asked to, then
+  // closes; the errno of close(2) on error.
   // Idempotent.
   Result<void> close() noexcept;
   int get() const noexcept { return fd_; }

@@ -3,8 +3,9 @@
 //
 // Every blocking member suspends only the calling fiber (weft/io/ops.hpp: batching, deadlines,
 // cancellation) and returns weft::Result. Writes never raise SIGPIPE (MSG_NOSIGNAL): a peer that
-// went away is EPIPE. close() shuts the socket down first, so fibers blocked reading it wake with
-// end of stream instead of waiting forever. The destructor closes.
+// went away is EPIPE. close() first ends the operations of fibers blocked on it (they return EBADF
+// instead of waiting forever), then shuts the socket down (the peer sees end of stream) and closes
+// it. The destructor closes.
 //
 // Thread-safety: one reader and one writer fiber may use it at once; moving or closing it while
 // others use it is a race, as with any fd.
@@ -45,7 +46,7 @@ class StreamSocket {
   Result<void> write_all_until(std::span<const std::byte> buf, Clock::time_point deadline);
   // shutdown: SHUT_RD, SHUT_WR or SHUT_RDWR.
   Result<void> shutdown(int how);
-  // close: shuts down and closes; idempotent.
+  // close: ends the operations blocked on it (EBADF), shuts down and closes; idempotent.
   Result<void> close();
   int fd() const noexcept { return fd_.get(); }
   explicit operator bool() const noexcept { return bool(fd_); }

@@ -1,10 +1,10 @@
 // weft/io/tcp.hpp: TCP listeners and streams for fibers (RAII, move-only).
 //
 // Every blocking member suspends only the calling fiber (see weft/io/ops.hpp for batching,
-// deadlines and cancellation) and returns weft::Result. close() shuts the socket down first, so
-// fibers blocked in accept/read on it wake up (EINVAL / end of stream) instead of waiting
-// forever; completions are keyed by operation, never by fd number, so an fd reused after close
-// cannot receive a stale completion. The destructor closes.
+// deadlines and cancellation) and returns weft::Result. close() ends the operations of fibers
+// blocked in accept/read on it first (they return EBADF instead of waiting forever), then shuts
+// the socket down and closes it; completions are keyed by operation, never by fd number, so an fd
+// reused after close cannot receive a stale completion. The destructor closes.
 //
 // Thread-safety: one object may be used by several fibers at once (e.g. a reader and a writer);
 // moving or closing it while others use it is a race, as with any fd.
@@ -58,7 +58,7 @@ class TcpListener {
   Result<TcpStream> accept_until(std::chrono::steady_clock::time_point deadline, SocketAddress* peer = nullptr);
 
   Result<SocketAddress> local_address() const;
-  // close: shuts down and closes; fibers blocked in accept() wake with an error. Idempotent.
+  // close: fibers blocked in accept() wake with EBADF; then shuts down and closes. Idempotent.
   Result<void> close();
   int fd() const noexcept { return fd_.get(); }
   explicit operator bool() const noexcept { return bool(fd_); }

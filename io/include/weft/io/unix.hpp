@@ -47,7 +47,7 @@ class UnixListener {
   // accept: waits for a connection.
   Result<UnixStream> accept();
   Result<UnixStream> accept_until(std::chrono::steady_clock::time_point deadline);
-  // close: shuts down and closes; fibers blocked in accept() wake with an error. Idempotent.
+  // close: fibers blocked in accept() wake with EBADF; then shuts down and closes. Idempotent.
   Result<void> close() { return fd_.close(); }
   int fd() const noexcept { return fd_.get(); }
   explicit operator bool() const noexcept { return bool(fd_); }
