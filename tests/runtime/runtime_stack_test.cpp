@@ -71,16 +71,6 @@ TEST(RuntimeStack, ManyParkedFibersStayUnderTheMapCount) {
   for (auto& h : hs) h.join();
 }
 
-// rss_bytes: the process's resident set (/proc/self/statm), 0 if unreadable.
-std::uint64_t rss_bytes() {
-  std::FILE* f = std::fopen("/proc/self/statm", "r");
-  if (!f) return 0;
-  unsigned long long size = 0, resident = 0;
-  const int got = std::fscanf(f, "%llu %llu", &size, &resident);
-  std::fclose(f);
-  return got == 2 ? resident * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE)) : 0;
-}
-
 // The stacks of a burst of parked fibers go back to the kernel once the workers are idle, all of
 // them, not one batch: each fiber commits 64 KiB of its stack, so 20,000 hold 1.25 GiB while they
 // wait; after they end the idle workers must give nearly all of it back (bounded wait, counted
@@ -92,7 +82,7 @@ TEST(RuntimeStack, ABurstsStackMemoryGoesBackOnceIdle) {
   const int n = 20000;
   constexpr std::size_t kTouched = 64 * 1024;
   Runtime rt{Config{.workers = 2}};
-  const std::uint64_t before = rss_bytes();
+  const std::uint64_t before = test::rss_bytes();
   if (before == 0) GTEST_SKIP() << "no /proc/self/statm";
   Event release;
   std::atomic<int> parked{0};
@@ -108,14 +98,14 @@ TEST(RuntimeStack, ABurstsStackMemoryGoesBackOnceIdle) {
     }));
   }
   ASSERT_TRUE(test::eventually([&] { return parked.load() == n; }, 120s));
-  const std::uint64_t burst = rss_bytes() - before;
+  const std::uint64_t burst = test::rss_bytes() - before;
   ASSERT_GT(burst, n * kTouched / 2) << "the fibers' stacks were not committed as expected";
   release.set();
   for (auto& h : hs) h.join();
   // The pools may keep 64 warm stacks per worker; everything else goes back.
   const std::uint64_t kept = 2 * 64 * (kTouched + 64 * 1024);
-  EXPECT_TRUE(test::eventually([&] { return rss_bytes() < before + kept + burst / 10; }, 60s))
-      << "resident " << rss_bytes() / (1 << 20) << " MiB, before the burst " << before / (1 << 20) << " MiB, burst "
+  EXPECT_TRUE(test::eventually([&] { return test::rss_bytes() < before + kept + burst / 10; }, 60s))
+      << "resident " << test::rss_bytes() / (1 << 20) << " MiB, before the burst " << before / (1 << 20) << " MiB, burst "
       << burst / (1 << 20) << " MiB";
 }
 

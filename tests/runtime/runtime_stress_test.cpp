@@ -134,16 +134,6 @@ TEST_P(RuntimeStress, SpawnJoinChurnFromManyThreads) {
 
 INSTANTIATE_WORKER_COUNTS(RuntimeStress);
 
-// rss_bytes: the process's resident set (/proc/self/statm), 0 if unreadable.
-std::uint64_t rss_bytes() {
-  std::FILE* f = std::fopen("/proc/self/statm", "r");
-  if (!f) return 0;
-  unsigned long long size = 0, resident = 0;
-  const int got = std::fscanf(f, "%llu %llu", &size, &resident);
-  std::fclose(f);
-  return got == 2 ? resident * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE)) : 0;
-}
-
 // A million parked fibers (issue 22): half wait on a channel, half on a timer far away; each costs
 // the stack pages it touched plus its task state, measured as RSS growth per fiber. Then every one
 // is woken (a value each, or a cancel) and all finish. Figures go to the test's properties; the
@@ -164,7 +154,7 @@ TEST(RuntimeStressMillion, ParkedFibersAreCheapAndAllWake) {
   std::vector<JoinHandle<void>> timers;
   timers.reserve(n / 2);
   rt.block_on([] {});  // workers up, their first stacks mapped
-  const std::uint64_t before = rss_bytes();
+  const std::uint64_t before = test::rss_bytes();
   if (before == 0) GTEST_SKIP() << "no /proc/self/statm";
   const auto spawn_start = std::chrono::steady_clock::now();
   for (int i = 0; i < n; ++i) {
@@ -182,7 +172,7 @@ TEST(RuntimeStressMillion, ParkedFibersAreCheapAndAllWake) {
   }
   ASSERT_TRUE(test::eventually([&] { return parked.load() == n; }, 300s));
   // The last few to park may not have switched out yet: a parked count is enough for RSS.
-  const double per_fiber = static_cast<double>(rss_bytes() - before) / n;
+  const double per_fiber = static_cast<double>(test::rss_bytes() - before) / n;
   const auto spawned = std::chrono::steady_clock::now() - spawn_start;
   const auto wake_start = std::chrono::steady_clock::now();
   for (int i = 0; i < n / 2 + n % 2; ++i) ASSERT_TRUE(tx.send(i));

@@ -3,6 +3,7 @@
 // - WorkerCountTest: a parameterised fixture; INSTANTIATE_WORKER_COUNTS runs a suite at 1, 2 and
 //   4 workers (the matrix; 4 oversubscribes a 2-core machine on purpose).
 // - scaled(n): shrinks heavy loops under the sanitizers, which run 5-20x slower.
+// - rss_bytes(): the process's resident set, for tests that count memory.
 // - eventually(pred, timeout): polls a condition with a generous bound, so a test waits for an
 //   observable behaviour without asserting on timing.
 // - shuffled(): whether the suite runs under WEFT_SCHED_SEED (the scheduler's seeded shuffle mode,
@@ -14,7 +15,11 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <chrono>
+#include <cstdint>
+#include <cstdio>
 #include <cstddef>
 #include <cstdlib>
 #include <string>
@@ -46,6 +51,16 @@ bool eventually(Pred pred, std::chrono::milliseconds timeout = std::chrono::seco
 inline bool shuffled() {
   const char* seed = std::getenv("WEFT_SCHED_SEED");
   return seed && *seed && std::string_view(seed) != "0";
+}
+
+// rss_bytes: the process's resident set (/proc/self/statm), 0 if unreadable.
+inline std::uint64_t rss_bytes() {
+  std::FILE* f = std::fopen("/proc/self/statm", "r");
+  if (!f) return 0;
+  unsigned long long size = 0, resident = 0;
+  const int got = std::fscanf(f, "%llu %llu", &size, &resident);
+  std::fclose(f);
+  return got == 2 ? resident * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE)) : 0;
 }
 
 class WorkerCountTest : public ::testing::TestWithParam<unsigned> {
