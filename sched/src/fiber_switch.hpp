@@ -89,9 +89,11 @@ inline void landed(void* asan_fake_stack) noexcept {
 #endif
 }
 
-// fresh_stack: a pooled stack is about to host a new fiber. Under ASan the frames of the fiber
-// that ended on it never returned, so their redzones are still poisoned: clear them.
-inline void fresh_stack(void* stack_bottom, std::size_t size) noexcept {
+// clear_stack_redzones: a stack is about to host a new fiber, or to be unmapped. Under ASan the
+// frames of the fiber that ended on it never returned, so their redzones are still poisoned in
+// ASan's shadow: clear them. (Unmapping does not clear shadow memory: a thread stack mapped later
+// at the same addresses inherited them, and its TLS destructors failed as stack-buffer-underflow.)
+inline void clear_stack_redzones(void* stack_bottom, std::size_t size) noexcept {
 #if defined(WEFT_ASAN)
   __asan_unpoison_memory_region(stack_bottom, size);
 #else

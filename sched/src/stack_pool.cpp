@@ -1,5 +1,7 @@
 #include "stack_pool.hpp"
 
+#include "fiber_switch.hpp"
+
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -24,7 +26,10 @@ std::size_t round_to_pages(std::size_t n) {
 StackSlabs::StackSlabs(std::size_t stack_size) : stack_size_(round_to_pages(stack_size)) {}
 
 StackSlabs::~StackSlabs() {
-  for (auto [addr, len] : slabs_) ::munmap(addr, len);
+  for (auto [addr, len] : slabs_) {
+    fiber_switch::clear_stack_redzones(addr, len);  // ASan's shadow outlives the mapping
+    ::munmap(addr, len);
+  }
 }
 
 void StackSlabs::carve(std::vector<Stack>& out) {

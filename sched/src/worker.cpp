@@ -347,7 +347,7 @@ bool Worker::prepare(Task* t) {
     c.started = true;
     c.stack_base = s.base;
     c.stack_size = s.size;
-    fiber_switch::fresh_stack(s.bottom(), s.size);
+    fiber_switch::clear_stack_redzones(s.bottom(), s.size);
     c.context = fiber_switch::make(s.bottom(), s.size, &fiber_entry);
     c.tsan_fiber = fiber_switch::tsan_create();
     bump(counters_.tasks_started);
