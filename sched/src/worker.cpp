@@ -256,18 +256,15 @@ void Worker::balance() {
   // (theirs - n) * pace_theirs == (mine + n) * pace_mine
   const std::uint64_t even = (wait_theirs - wait_mine) / (pace_theirs + pace_mine);
   if (even < kBalanceMin) return;
-  constexpr std::size_t kMax = kLocalQueueCapacity / 2;
-  Task* batch[kMax];
-  const std::size_t n = victim.queue_.steal_half(batch, std::min<std::size_t>(kMax, even));
-  for (std::size_t i = 0; i < n; ++i) queue_.push_back(batch[i]);
-  bump(counters_.tasks_stolen, n);
+  victim.steal_into(*this, even);
 }
 
-std::size_t Worker::steal_into(Worker& thief) {
+std::size_t Worker::steal_into(Worker& thief, std::size_t max) {
   constexpr std::size_t kMax = kLocalQueueCapacity / 2;
   Task* batch[kMax];
-  std::size_t n = queue_.steal_half(batch, kMax);
-  if (n == 0) n = inbox_.try_dequeue_bulk(batch, kSharedBatch);
+  max = std::min(max, kMax);
+  std::size_t n = queue_.steal_half(batch, max);
+  if (n == 0) n = inbox_.try_dequeue_bulk(batch, std::min(max, kSharedBatch));
   for (std::size_t i = 0; i < n; ++i) thief.queue_.push_back(batch[i]);  // the thief's own thread
   bump(thief.counters_.tasks_stolen, n);
   return n;

@@ -133,7 +133,9 @@ class Worker {
   void post_inbox(Task* t);
 
   // any thread: stealing support.
-  std::size_t steal_into(Worker& thief);
+  // steal_into: moves up to half of this worker's queue (at most `max`), else a batch of its inbox,
+  // to `thief`'s run queue; called on the thief's thread. Returns how many.
+  std::size_t steal_into(Worker& thief, std::size_t max = kLocalQueueCapacity / 2);
   bool has_stealable_work() const noexcept;
   // monitor thread: this worker has run one fiber for a while without switching: hands the fiber
   // in its LIFO slot to the inject queue and wakes an idle worker for what is queued here
