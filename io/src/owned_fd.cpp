@@ -10,8 +10,9 @@
 namespace weft::io {
 
 Result<void> OwnedFd::close() noexcept {
-  if (fd_ < 0) return {};
-  const int f = std::exchange(fd_, -1);
+  // One exchange: two racing closes close the fd once.
+  const int f = release();
+  if (f < 0) return {};
   // First: the fibers blocked on f end with EBADF (io_op.hpp). A shutdown first would race with it
   // and hand some of them end of stream (a read) or EINVAL (an accept) instead.
   cancel_fd_everywhere(f);

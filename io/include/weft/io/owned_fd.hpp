@@ -8,8 +8,11 @@
 // not through the ring: it must happen exactly once, even in a cancelled task or on a plain
 // thread).
 //
-// Thread-safety: like an int. Closing while other fibers are blocked on the fd ends their
-// operations; closing while another fiber is starting one is the caller's race. close() suspends
+// Thread-safety: get() may run while another thread closes (the fd is an atomic, read relaxed: a
+// fiber that read the fd and then blocked on it is ended by the close, which is the point).
+// Closing while other fibers are blocked on the fd ends their operations; closing while another
+// fiber is starting one is the caller's race (it may see -1 and get EBADF, or start an op on the
+// closed number). Moving and assigning are like an int's: not concurrent with anything else. close() suspends
 // a fiber (blocks a plain thread) until every worker holding operations has ended its part.
 //
 //   weft::io::OwnedFd fd{::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), true};
@@ -18,6 +21,7 @@
 
 #include <weft/sched/error.hpp>
 
+#include <atomic>
 #include <utility>
 
 namespace weft::io {
@@ -26,11 +30,11 @@ class OwnedFd {
  public:
   OwnedFd() noexcept = default;
   explicit OwnedFd(int fd, bool shutdown_on_close = false) noexcept : fd_(fd), shutdown_(shutdown_on_close) {}
-  OwnedFd(OwnedFd&& o) noexcept : fd_(std::exchange(o.fd_, -1)), shutdown_(o.shutdown_) {}
+  OwnedFd(OwnedFd&& o) noexcept : fd_(o.release()), shutdown_(o.shutdown_) {}
   OwnedFd& operator=(OwnedFd&& o) noexcept {
     if (this != &o) {
       (void)close();
-      fd_ = std::exchange(o.fd_, -1);
+      fd_.store(o.release(), std::memory_order_relaxed);
       shutdown_ = o.shutdown_;
     }
     return *this;
@@ -41,13 +45,13 @@ class OwnedFd {
   // closes; the errno of close(2) on error.
   // Idempotent.
   Result<void> close() noexcept;
-  int get() const noexcept { return fd_; }
+  int get() const noexcept { return fd_.load(std::memory_order_relaxed); }
   // release: gives the fd up without closing it.
-  int release() noexcept { return std::exchange(fd_, -1); }
-  explicit operator bool() const noexcept { return fd_ >= 0; }
+  int release() noexcept { return fd_.exchange(-1, std::memory_order_relaxed); }
+  explicit operator bool() const noexcept { return get() >= 0; }
 
  private:
-  int fd_ = -1;
+  std::atomic<int> fd_{-1};
   bool shutdown_ = false;
 };
 
