@@ -48,6 +48,10 @@ sched::Scheduler::Options scheduler_options(const Config& cfg, Backend backend) 
     throw std::system_error(std::make_error_code(std::errc::invalid_argument),
                             "weft::Config::stall_threshold must not be negative");
   }
+  if (cfg.shutdown_timeout.count() < 0) {
+    throw std::system_error(std::make_error_code(std::errc::invalid_argument),
+                            "weft::Config::shutdown_timeout must not be negative");
+  }
   if (cfg.workers > kMaxWorkers) {
     throw std::system_error(std::make_error_code(std::errc::invalid_argument),
                             "weft::Config::workers must be at most 4096");
@@ -81,11 +85,29 @@ void ignore_sigpipe() {
 
 Runtime::Runtime(Config cfg)
     : backend_(io::select_backend(cfg.backend)),
+      shutdown_timeout_(cfg.shutdown_timeout),
+      on_shutdown_report_(std::move(cfg.on_shutdown_report)),
       sched_((ignore_sigpipe(), std::make_unique<sched::Scheduler>(scheduler_options(cfg, backend_)))) {}
 
-Runtime::~Runtime() = default;
+Runtime::~Runtime() {
+  if (sched::Scheduler::current() == sched_.get()) {
+    std::fputs("weft: a Runtime was destroyed from one of its own fibers\n", stderr);
+    std::abort();
+  }
+  shutdown();
+}
 
-void Runtime::shutdown() { sched_->shutdown(); }
+void Runtime::shutdown() {
+  const ShutdownReport report = sched_->shutdown_until(sched::deadline_after(shutdown_timeout_));
+  if (report.complete()) return;
+  if (on_shutdown_report_) {
+    on_shutdown_report_(report);
+  } else {
+    std::fprintf(stderr, "weft: shutdown: %s within %lld ms of being cancelled; waiting for them\n",
+                 describe(report).c_str(), static_cast<long long>(shutdown_timeout_.count()));
+  }
+  sched_->shutdown();
+}
 
 ShutdownReport Runtime::shutdown(std::chrono::steady_clock::time_point deadline) {
   return sched_->shutdown_until(deadline);

@@ -31,6 +31,15 @@ FiberId next_fiber_id() noexcept {
   return next++;
 }
 
+// next_spawn_order: FiberCore::spawn_order for a task spawned by `spawner` (nullptr from a plain
+// thread) on this thread. No shared counter: causality (parent before child, and program order on
+// one thread) is all the shutdown order needs.
+std::uint64_t next_spawn_order(Task* spawner) noexcept {
+  thread_local std::uint64_t next = 1;
+  if (spawner) next = std::max(next, spawner->core().spawn_order + 1);
+  return next++;
+}
+
 unsigned available_cores() {
   cpu_set_t set;
   if (::sched_getaffinity(0, sizeof set, &set) == 0) {
@@ -207,6 +216,7 @@ void Scheduler::spawn(Task* task, SpawnOptions options) {
   FiberCore& c = task->core();
   Worker* w = s.own_worker(current_worker());
   c.id = next_fiber_id();
+  c.spawn_order = next_spawn_order(w ? w->current() : nullptr);
   c.scheduler = this;
   c.scheduler_shutting_down = &s.shutting_down;
   if (!options.name.empty()) c.name = std::make_unique<std::string>(std::move(options.name));
@@ -245,7 +255,7 @@ ShutdownReport Scheduler::shutdown_until(std::chrono::steady_clock::time_point d
   s.shutting_down.store(true, std::memory_order_seq_cst);
   // Again on a later call: harmless (request_cancel is idempotent), and it wakes whatever parked
   // since, e.g. in a wait that ignored the first cancellation.
-  s.registry.for_each([](Task* t) { t->request_cancel(); });
+  s.registry.for_each_newest_first([](Task* t) { t->request_cancel(); });
   {
     std::unique_lock wait_lock(s.finish_mu);
     for (;;) {
@@ -269,7 +279,7 @@ ShutdownReport Scheduler::shutdown_until(std::chrono::steady_clock::time_point d
 ShutdownReport Scheduler::Impl::report_unfinished(std::uint64_t left) {
   ShutdownReport report;
   report.unfinished = left;
-  registry.for_each([&](Task* t) {
+  registry.for_each_newest_first([&](Task* t) {
     if (!t->is_finished()) report.tasks.push_back({t->id(), t->name()});
   });
   // Plus what runs right now and was never registered (an unnamed fiber that never parked): its

@@ -1,8 +1,8 @@
 // scheduler_impl.hpp: state shared by all workers of one Scheduler.
 //
 // Shutdown protocol (why it terminates and strands nothing):
-// 1. shutdown() stores shutting_down (seq_cst), then wakes every task in the registry. From then on
-//    every task counts as cancelled: Task::cancel_requested() reads shutting_down too, so running
+// 1. shutdown() stores shutting_down (seq_cst), then wakes every task in the registry, newest
+//    first (below). From then on every task counts as cancelled: Task::cancel_requested() reads shutting_down too, so running
 //    and queued tasks see it at their next cancellation point without being registered.
 // 2. A task registers itself when it first parks (tiny tasks that never park skip the registry's
 //    mutex altogether), and reads shutting_down *after* registering, in the shard mutex's order:
@@ -24,6 +24,14 @@
 // 5. shutdown_until() may stop waiting first: it then reports and returns with the workers still
 //    running, so the tasks left go on (cancelled) on stacks that stay mapped; a later shutdown()
 //    repeats the wake-up pass and waits again. Nothing is freed until live() is 0.
+//
+// Why newest first: a task is usually spawned by an older one that depends on it (a connection by
+// its acceptor, a worker by its pipeline stage), so, as destructors run in reverse order of
+// construction, the newest clean up first. The wake-ups are queued in that order (one producer:
+// the shutting-down thread, so each inbox keeps it) and run in it on each worker (the run queue's
+// order promise, run_queue.hpp); across workers cleanups run in parallel, so the order is then
+// per worker. The wait is one deadline for all, not one per task: a task that ignores its
+// cancellation must not hold up the cancellation of the older ones.
 #pragma once
 
 #include "idle.hpp"
@@ -33,6 +41,7 @@
 
 #include <concurrentqueue/concurrentqueue.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <condition_variable>
@@ -52,9 +61,10 @@ class TaskRegistry {
  public:
   void add(Task* t);
   void remove(Task* t);
-  // for_each: calls f on every registered task with a reference held (f may block briefly).
+  // for_each_newest_first: calls f on every registered task, newest first (FiberCore::spawn_order,
+  // then id), with a reference held (f may block briefly).
   template <class F>
-  void for_each(F&& f);
+  void for_each_newest_first(F&& f);
   // name_of: the name of the registered task `id` ("" when unnamed or not registered). Scans one
   // shard: for rare diagnostics only.
   std::string name_of(FiberId id);
@@ -128,20 +138,22 @@ struct Scheduler::Impl {
 };
 
 template <class F>
-void TaskRegistry::for_each(F&& f) {
+void TaskRegistry::for_each_newest_first(F&& f) {
+  std::vector<Task*> tasks;
   for (auto& shard : shards_) {
-    std::vector<Task*> tasks;
-    {
-      std::lock_guard lock(shard.mu);
-      for (Task* t = shard.head; t; t = t->core().registry_next) {
-        t->ref();
-        tasks.push_back(t);
-      }
+    std::lock_guard lock(shard.mu);
+    for (Task* t = shard.head; t; t = t->core().registry_next) {
+      t->ref();
+      tasks.push_back(t);
     }
-    for (Task* t : tasks) {
-      f(t);
-      t->unref();
-    }
+  }
+  std::sort(tasks.begin(), tasks.end(), [](Task* a, Task* b) {
+    const std::uint64_t oa = a->core().spawn_order, ob = b->core().spawn_order;
+    return oa != ob ? oa > ob : a->id() > b->id();
+  });
+  for (Task* t : tasks) {
+    f(t);
+    t->unref();
   }
 }
 

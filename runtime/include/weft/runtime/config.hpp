@@ -5,16 +5,21 @@
 #pragma once
 
 #include <weft/io/backend.hpp>
+#include <weft/sched/shutdown_report.hpp>
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 
 namespace weft {
 
 // Backend: automatic (io_uring where the kernel allows it, else epoll), io_uring or epoll; see
 // weft/io/backend.hpp. The WEFT_BACKEND environment variable overrides Config::backend.
 using Backend = io::Backend;
+
+// ShutdownReport: what a shutdown with a deadline left unfinished (weft/sched/shutdown_report.hpp).
+using ShutdownReport = sched::ShutdownReport;
 
 // Config: every field has a working default.
 struct Config {
@@ -44,6 +49,15 @@ struct Config {
   // The WEFT_SCHED_SEED environment variable overrides it (a value that is not a decimal number
   // makes the Runtime constructor throw).
   std::uint64_t sched_seed = 0;
+  // shutdown_timeout: how long the destructor (and shutdown()) waits for the tasks it cancelled
+  // before it reports those still running through on_shutdown_report. It then goes on waiting for
+  // them: a stack a fiber runs on is never freed. Must not be negative.
+  std::chrono::milliseconds shutdown_timeout{5000};
+  // on_shutdown_report: called once, on the destroying thread, with what shutdown_timeout left
+  // unfinished (never for a shutdown that completed in time). Empty: one line on stderr,
+  // `weft: shutdown: 2 tasks did not finish: #41 "conn", #7 ... within 5000 ms of being
+  // cancelled; waiting for them`. Must not throw (it runs in the destructor).
+  std::function<void(const ShutdownReport&)> on_shutdown_report{};
 };
 
 }  // namespace weft

@@ -1,10 +1,12 @@
 // weft/runtime/runtime.hpp: the Runtime (worker threads running fibers) and spawning.
 //
 // A Runtime starts its workers in the constructor and shuts down gracefully in the destructor:
-// every task still alive is cancelled, the workers run until all have finished, then they stop and
-// every stack is freed. Tasks observe cancellation at their blocking calls (errc::cancelled), so a
-// task that ignores it and keeps blocking delays the shutdown; shutdown_for()/shutdown(deadline)
-// wait at most that long and report which tasks did not finish.
+// every task still alive is cancelled, newest first (a task spawned by another is cancelled before
+// it), the workers run until all have finished, then they stop and every stack is freed. Tasks
+// observe cancellation at their blocking calls (errc::cancelled), so a task that ignores it and
+// keeps blocking delays the shutdown: after Config::shutdown_timeout the destructor reports the
+// tasks still running (Config::on_shutdown_report, stderr by default) and goes on waiting.
+// shutdown_for()/shutdown(deadline) wait at most that long and return the report instead.
 //
 // Thread-safety: spawn() and block_on() from any thread or fiber. Destroy the Runtime from outside
 // its own fibers.
@@ -35,9 +37,6 @@
 #include <vector>
 
 namespace weft {
-
-// ShutdownReport: what a shutdown with a deadline left unfinished (weft/sched/scheduler.hpp).
-using ShutdownReport = sched::ShutdownReport;
 
 namespace detail {
 template <class F, class... Args>
@@ -93,7 +92,8 @@ class Runtime {
     return spawn(std::forward<F>(f)).join();
   }
 
-  // shutdown: what the destructor does, callable earlier (idempotent).
+  // shutdown: what the destructor does, callable earlier (idempotent): cancels every task, waits,
+  // reports what is left after Config::shutdown_timeout, waits for it.
   void shutdown();
   // shutdown: stops accepting spawns (they never run), cancels every task, and waits until all
   // have finished or `deadline` passed. Returns an empty report when everything finished (the
@@ -120,6 +120,8 @@ class Runtime {
 
  private:
   Backend backend_;
+  std::chrono::milliseconds shutdown_timeout_;
+  std::function<void(const ShutdownReport&)> on_shutdown_report_;
   std::unique_ptr<sched::Scheduler> sched_;
 };
 

@@ -19,6 +19,7 @@
 
 #include <weft/sched/blocking_pool.hpp>
 #include <weft/sched/driver.hpp>
+#include <weft/sched/shutdown_report.hpp>
 #include <weft/sched/spawn_options.hpp>
 #include <weft/sched/task.hpp>
 
@@ -47,22 +48,6 @@ struct WorkerStats {
   std::uint64_t stacks_mapped = 0;   // stacks carved for tasks started here (not reused ones)
   std::uint64_t stalls = 0;          // fibers reported by the stall monitor while running here
   IoCounters io;                     // the worker's driver: IO syscalls (Driver::io_counters)
-};
-
-// ShutdownReport: what Scheduler::shutdown_until() left unfinished at its deadline.
-struct ShutdownReport {
-  struct Task {
-    FiberId id = 0;
-    std::string name;  // "" when unnamed
-  };
-  // unfinished: tasks spawned and not finished at the deadline (0: the shutdown completed).
-  std::uint64_t unfinished = 0;
-  // tasks: those of them that weft can name: every task that has parked at least once, was named
-  // or asked for its token, plus the ones running on a worker right now. Tasks that never started,
-  // or only ever yielded, are counted in `unfinished` but not listed.
-  std::vector<Task> tasks;
-  // complete: true when nothing was left running (the workers are stopped and joined).
-  bool complete() const noexcept { return unfinished == 0; }
 };
 
 // Scheduler: owns the workers, queues, timers and stacks.

@@ -56,6 +56,10 @@ struct FiberCore {
   bool registered = false;  // in the scheduler's registry (from its first park until it ends)
   std::uint32_t home_worker = 0;  // the worker it last ran on: remote wake-ups go to its inbox
   FiberId id = 0;
+  // spawn_order: later than the spawning task's and than every earlier spawn on the same thread
+  // (a Lamport clock: ids come in per-thread blocks, so they do not order a child after its parent
+  // across threads). The shutdown cancels newest first by it.
+  std::uint64_t spawn_order = 0;
   Scheduler* scheduler = nullptr;
   // The scheduler's shutdown flag, so cancel_requested() (checked by every blocking call) is
   // inline and one load away.
