@@ -91,7 +91,7 @@ std::string TaskRegistry::name_of(FiberId id) {
 Scheduler::Impl::Impl(Options opts)
     : options(std::move(opts)),
       nworkers(options.workers ? options.workers : available_cores()),
-      slabs(options.stack_size),
+      stacks(options.stack_size),
       idle(nworkers),
       blocking_pool(options.blocking_threads ? options.blocking_threads : 4 * nworkers) {}
 
@@ -214,6 +214,13 @@ Scheduler::~Scheduler() {
 void Scheduler::spawn(Task* task, SpawnOptions options) {
   Impl& s = *impl_;
   FiberCore& c = task->core();
+  if (options.stack_size != 0 &&
+      (options.stack_size < StackClasses::kMinStackSize || options.stack_size > StackClasses::kMaxStackSize)) {
+    task->unref();  // the scheduler's reference; the JoinHandle drops the other
+    throw std::system_error(std::make_error_code(std::errc::invalid_argument),
+                            "weft::SpawnOptions::stack_size must be 0 or between 16 KiB and 1 GiB");
+  }
+  c.stack_class = s.stacks.class_of(options.stack_size);
   Worker* w = s.own_worker(current_worker());
   c.id = next_fiber_id();
   c.spawn_order = next_spawn_order(w ? w->current() : nullptr);
@@ -294,7 +301,7 @@ ShutdownReport Scheduler::Impl::report_unfinished(std::uint64_t left) {
 }
 
 unsigned Scheduler::workers() const noexcept { return impl_->nworkers; }
-std::size_t Scheduler::stack_size() const noexcept { return impl_->slabs.stack_size(); }
+std::size_t Scheduler::stack_size() const noexcept { return impl_->stacks.default_slabs().stack_size(); }
 std::uint64_t Scheduler::live_tasks() const noexcept { return impl_->live(); }
 BlockingPool& Scheduler::blocking_pool() noexcept { return impl_->blocking_pool; }
 

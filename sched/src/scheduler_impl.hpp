@@ -105,7 +105,7 @@ struct Scheduler::Impl {
   Scheduler* owner = nullptr;
   Options options;
   unsigned nworkers;
-  StackSlabs slabs;
+  StackClasses stacks;
   std::vector<std::unique_ptr<Worker>> workers;
   moodycamel::ConcurrentQueue<Task*> inject;
   Idle idle;

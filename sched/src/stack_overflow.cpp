@@ -50,7 +50,7 @@ void on_segv(int sig, siginfo_t* info, void* uctx) {
       write_str(t->core().name ? t->core().name->c_str() : "");
       write_str("' (stack size ");
       write_u64(t->core().stack_size);
-      write_str(" bytes; raise Config::stack_size)\n");
+      write_str(" bytes; raise Config::stack_size or SpawnOptions::stack_size)\n");
       std::abort();
     }
   }

@@ -5,6 +5,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <bit>
 #include <cerrno>
 #include <system_error>
 
@@ -60,6 +62,21 @@ void StackSlabs::carve(std::vector<Stack>& out) {
   }
 }
 
+std::size_t StackClasses::class_of(std::size_t requested) const noexcept {
+  if (requested == 0 || requested == default_.stack_size()) return 0;
+  return std::bit_ceil(requested);
+}
+
+StackSlabs& StackClasses::slabs(std::size_t stack_class) {
+  if (stack_class == 0) return default_;
+  std::lock_guard lock(mu_);
+  for (auto& [size, slabs] : others_) {
+    if (size == stack_class) return *slabs;
+  }
+  others_.emplace_back(stack_class, std::make_unique<StackSlabs>(stack_class));
+  return *others_.back().second;
+}
+
 Stack StackPool::acquire(bool* carved) {
   *carved = false;
   std::vector<Stack>* from = !warm_.empty() ? &warm_ : &cold_;
@@ -82,7 +99,7 @@ void StackPool::release(Stack s) noexcept {
 
 std::size_t StackPool::trim(std::size_t budget) noexcept {
   std::size_t n = 0;
-  while (n < budget && warm_.size() > kWarmStacks) {
+  while (n < budget && warm_.size() > warm_limit_) {
     Stack s = warm_.back();
     ::madvise(s.bottom(), s.size, MADV_DONTNEED);
     warm_.pop_back();
@@ -94,6 +111,40 @@ std::size_t StackPool::trim(std::size_t budget) noexcept {
     ++n;
   }
   return n;
+}
+
+}  // namespace weft::sched
+
+namespace weft::sched {
+
+StackPool& StackPools::pool(std::size_t stack_class) {
+  if (stack_class == 0) return default_;
+  for (auto& [c, p] : sized_) {
+    if (c == stack_class) return *p;
+  }
+  sized_.emplace_back(stack_class, std::make_unique<StackPool>(classes_.slabs(stack_class)));
+  return *sized_.back().second;
+}
+
+Stack StackPools::acquire(std::size_t stack_class, bool* carved) { return pool(stack_class).acquire(carved); }
+
+void StackPools::release(Stack s, std::size_t stack_class) noexcept {
+  try {
+    pool(stack_class).release(s);
+  } catch (...) {
+    // as in StackPool::release
+  }
+}
+
+std::size_t StackPools::trim(std::size_t budget) noexcept {
+  std::size_t n = default_.trim(budget);
+  for (auto& [c, p] : sized_) n += p->trim(budget - n);
+  return n;
+}
+
+bool StackPools::has_excess() const noexcept {
+  if (default_.has_excess()) return true;
+  return std::any_of(sized_.begin(), sized_.end(), [](const auto& e) { return e.second->has_excess(); });
 }
 
 }  // namespace weft::sched

@@ -1,20 +1,28 @@
 // stack_pool.hpp: fiber stacks, carved from large slabs, with a guard page below each.
 //
-// StackSlabs (one per scheduler) maps slabs of kStacksPerSlab stacks and unmaps them all when the
-// scheduler is destroyed. Guards are installed with MADV_GUARD_INSTALL where the kernel has it
+// Stacks come in size classes: the scheduler's default size (Config::stack_size), and for tasks
+// spawned with SpawnOptions::stack_size, powers of two from kMinStackSize to kMaxStackSize (so a
+// program asking for many different sizes still makes at most a handful of classes).
+//
+// StackSlabs (one per size class per scheduler; StackClasses holds them) maps slabs of
+// kStacksPerSlab stacks and unmaps them all when the scheduler is destroyed. Guards are installed with MADV_GUARD_INSTALL where the kernel has it
 // (6.13+): it splits no mapping, so a million fibers do not run into vm.max_map_count. Older kernels
 // get mprotect(PROT_NONE) guards, which split the slab's mapping at every guard.
 //
-// StackPool (one per worker, owner thread only) reuses stacks LIFO so a tiny task that never
-// suspends keeps running on one warm stack. Releasing is free (no syscall): a burst of ten
+// StackPool (one per worker and size class, owner thread only; StackPools holds a worker's) reuses
+// stacks LIFO so a tiny task that never suspends keeps running on one warm stack. Releasing is free (no syscall): a burst of ten
 // thousand fibers ending must not cost ten thousand madvise calls on the hot path. When its
 // worker goes idle, trim() gives the pages of pooled stacks beyond kWarmStacks back to the kernel
-// (MADV_DONTNEED) and keeps their address ranges as cold stacks for reuse. Stacks migrate between
-// pools with their fibers; any pool can take any stack.
+// (MADV_DONTNEED) and keeps their address ranges as cold stacks for reuse; kWarmStacks is counted
+// in default-size stacks, so a class of bigger stacks keeps fewer warm (at least one). Stacks
+// migrate between workers with their fibers; any worker's pool of a class can take a stack of it.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
+#include <memory>
 #include <mutex>
+#include <utility>
 #include <vector>
 
 namespace weft::sched {
@@ -65,25 +73,74 @@ class StackSlabs {
   std::vector<std::pair<void*, std::size_t>> slabs_;
 };
 
+// StackClasses: a scheduler's slabs, one StackSlabs per size class. Any thread.
+class StackClasses {
+ public:
+  static constexpr std::size_t kMinStackSize = 16 * 1024;
+  static constexpr std::size_t kMaxStackSize = std::size_t{1} << 30;
+
+  explicit StackClasses(std::size_t default_size) : default_(default_size) {}
+  // class_of: the class of a requested size: 0 (the default class) for 0 or the default size,
+  // else the size rounded up to a power of two. The caller has checked it is within
+  // [kMinStackSize, kMaxStackSize].
+  std::size_t class_of(std::size_t requested) const noexcept;
+  StackSlabs& default_slabs() noexcept { return default_; }
+  // slabs: the slabs of a class (made on first use; they live as long as this object). Throws
+  // std::bad_alloc.
+  StackSlabs& slabs(std::size_t stack_class);
+
+ private:
+  StackSlabs default_;
+  std::mutex mu_;
+  std::vector<std::pair<std::size_t, std::unique_ptr<StackSlabs>>> others_;  // under mu_
+};
+
 class StackPool {
  public:
-  explicit StackPool(StackSlabs& slabs) : slabs_(slabs) {}
+  // kWarmStacks: default-size stacks (256 KiB) kept warm; a pool keeps as many bytes' worth.
+  static constexpr std::size_t kWarmStacks = 64;
+  static constexpr std::size_t kWarmBytes = kWarmStacks * 256 * 1024;
+
+  explicit StackPool(StackSlabs& slabs) : slabs_(slabs), warm_limit_(warm_limit(slabs.stack_size())) {}
   // acquire: a stack from the pool (warm ones first), carving a new slab when empty. Sets
   // *carved when it did.
   Stack acquire(bool* carved);
   void release(Stack s) noexcept;
-  // trim: returns the pages of up to `budget` warm stacks beyond kWarmStacks to the kernel.
+  // trim: returns the pages of up to `budget` warm stacks beyond the warm limit to the kernel.
   // Returns how many it trimmed.
   std::size_t trim(std::size_t budget) noexcept;
-  // has_excess: warm stacks beyond kWarmStacks are left for trim().
-  bool has_excess() const noexcept { return warm_.size() > kWarmStacks; }
-
-  static constexpr std::size_t kWarmStacks = 64;
+  // has_excess: warm stacks beyond the warm limit are left for trim().
+  bool has_excess() const noexcept { return warm_.size() > warm_limit_; }
 
  private:
+  static std::size_t warm_limit(std::size_t stack_size) noexcept {
+    return stack_size <= 256 * 1024 ? kWarmStacks : std::max<std::size_t>(1, kWarmBytes / stack_size);
+  }
   StackSlabs& slabs_;
+  const std::size_t warm_limit_;
   std::vector<Stack> warm_;  // used before: pages may be committed
   std::vector<Stack> cold_;  // never used or trimmed: no committed pages
+};
+
+// StackPools: one worker's pools, one per size class it has used. Owner thread only.
+class StackPools {
+ public:
+  explicit StackPools(StackClasses& classes) : classes_(classes), default_(classes.default_slabs()) {}
+  // acquire: a stack of `stack_class` (StackClasses::class_of). Throws std::system_error (ENOMEM)
+  // or std::bad_alloc.
+  Stack acquire(std::size_t stack_class, bool* carved);
+  // release: back to this worker's pool of its class (made now if this worker had none: the fiber
+  // may have started elsewhere). Out of memory for that: the stack stays in its slab until the
+  // scheduler is destroyed.
+  void release(Stack s, std::size_t stack_class) noexcept;
+  std::size_t trim(std::size_t budget) noexcept;
+  bool has_excess() const noexcept;
+
+ private:
+  StackPool& pool(std::size_t stack_class);
+  StackClasses& classes_;
+  StackPool default_;
+  std::vector<std::pair<std::size_t, std::unique_ptr<StackPool>>> sized_;
 };
 
 }  // namespace weft::sched

@@ -46,7 +46,7 @@ Driver* current_driver() noexcept {
 Worker::Worker(Scheduler::Impl& sched, unsigned index)
     : sched_(sched),
       index_(index),
-      stacks_(sched.slabs),
+      stacks_(sched.stacks),
       shuffle_(sched.options.seed != 0),
       rng_(shuffle_ ? Random::derive(sched.options.seed, index) : Random(index)) {
   fired_.reserve(64);
@@ -335,7 +335,7 @@ bool Worker::prepare(Task* t) {
     bool carved = false;
     Stack s;
     try {
-      s = stacks_.acquire(&carved);
+      s = stacks_.acquire(c.stack_class, &carved);
     } catch (...) {
       sched_.abandon(t, std::current_exception());
       return false;
@@ -446,7 +446,7 @@ void Worker::after_switch(void* from_context) noexcept {
       break;
     }
     case Intent::finish: {
-      stacks_.release(Stack{c.stack_base, c.stack_size});
+      stacks_.release(Stack{c.stack_base, c.stack_size}, c.stack_class);
       fiber_switch::tsan_destroy(c.tsan_fiber);
       c.tsan_fiber = nullptr;
       c.stack_base = nullptr;

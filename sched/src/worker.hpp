@@ -197,7 +197,7 @@ class Worker {
   RunQueue<Task*, kLocalQueueCapacity> queue_;
   moodycamel::ConcurrentQueue<Task*> inbox_;
   TimerHeap timers_;
-  StackPool stacks_;
+  StackPools stacks_;
   std::unique_ptr<Driver> driver_;
   std::atomic<bool> driver_ready_{false};
   std::thread thread_;

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <system_error>
 #include <cstdio>
 #include <cstring>
 #include <vector>
@@ -14,6 +15,8 @@ namespace weft {
 namespace {
 
 using namespace std::chrono_literals;
+
+class RuntimeStackPerTask : public test::WorkerCountTest {};
 
 // Recurses with a 1 KiB frame the optimiser cannot drop.
 __attribute__((noinline)) int burn(int depth) {
@@ -38,6 +41,73 @@ TEST(RuntimeStackDeathTest, OverflowIsReportedWithTheFibersName) {
     (void)rt.spawn(SpawnOptions{.name = "deep-diver"}, [] { return burn(1 << 20); }).join();
   };
   EXPECT_DEATH(overflow(), "weft: stack overflow in fiber [0-9]+ 'deep-diver'");
+}
+
+// SpawnOptions::stack_size: one task gets the deep stack it needs while the others keep the
+// default; the same class is reused; a fiber spawned from a fiber can ask too.
+TEST_P(RuntimeStackPerTask, ATaskCanAskForABiggerStack) {
+  Runtime rt{Config{.workers = GetParam(), .stack_size = 64 * 1024}};
+  for (int round = 0; round < 3; ++round) {
+    auto deep = rt.spawn(SpawnOptions{.stack_size = 8 * 1024 * 1024}, [] { return burn(2048); });  // ~2 MiB
+    EXPECT_NO_THROW(deep.join());
+  }
+  EXPECT_NO_THROW(rt.block_on([] {
+    return weft::spawn(SpawnOptions{.name = "nested", .stack_size = 1024 * 1024}, [] { return burn(512); }).join();
+  }));
+  EXPECT_NO_THROW(rt.block_on([] { return burn(16); }));  // the default class still works
+  std::uint64_t mapped = 0;
+  for (auto& st : rt.stats()) mapped += st.stacks_mapped;
+  EXPECT_LE(mapped, 4u * 32u * GetParam());  // a slab per class and worker at most, not per task
+}
+
+TEST_P(RuntimeStackPerTask, TheSmallestStackRunsAndParks) {
+  Runtime rt{Config{.workers = GetParam()}};
+  std::vector<JoinHandle<int>> hs;
+  for (int i = 0; i < 100; ++i) {
+    hs.push_back(rt.spawn(SpawnOptions{.stack_size = 16 * 1024}, [i] {
+      (void)sleep_for(1ms);
+      return burn(4) + i - burn(4);
+    }));
+  }
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(hs[i].join(), i);
+}
+
+TEST_P(RuntimeStackPerTask, SizesOutsideTheLimitsAreRejected) {
+  Runtime rt{Config{.workers = GetParam()}};
+  for (std::size_t bad : {std::size_t{1}, std::size_t{16 * 1024 - 1}, (std::size_t{1} << 30) + 1, ~std::size_t{0}}) {
+    std::atomic<bool> ran{false};
+    try {
+      auto h = rt.spawn(SpawnOptions{.stack_size = bad}, [&] { ran.store(true); });
+      ADD_FAILURE() << "stack_size " << bad << " was accepted";
+    } catch (const std::system_error& e) {
+      EXPECT_EQ(e.code(), std::errc::invalid_argument) << bad;
+    }
+    // From a fiber too; the task never runs and nothing leaks (ASan).
+    auto code = rt.block_on([&] {
+      try {
+        weft::spawn(SpawnOptions{.stack_size = bad}, [&] { ran.store(true); }).detach();
+      } catch (const std::system_error& e) {
+        return e.code();
+      }
+      return std::error_code{};
+    });
+    EXPECT_EQ(code, std::errc::invalid_argument) << bad;
+    EXPECT_FALSE(ran.load());
+  }
+}
+
+INSTANTIATE_WORKER_COUNTS(RuntimeStackPerTask);
+
+TEST(RuntimeStackDeathTest, OverflowOfAPerTaskStackIsReported) {
+#if defined(WEFT_TSAN)
+  GTEST_SKIP() << "TSan intercepts SIGSEGV before weft's handler";
+#endif
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  auto overflow = [] {
+    Runtime rt{Config{.workers = 1}};
+    (void)rt.spawn(SpawnOptions{.name = "small", .stack_size = 32 * 1024}, [] { return burn(64); }).join();
+  };
+  EXPECT_DEATH(overflow(), "weft: stack overflow in fiber [0-9]+ 'small' \\(stack size [0-9]+ bytes");
 }
 
 TEST(RuntimeStack, StacksAreReusedByShortTasks) {

@@ -67,6 +67,7 @@ struct FiberCore {
   void* context = nullptr;       // saved machine context while not running
   void* stack_base = nullptr;    // lowest address of the stack mapping, guard page included
   std::size_t stack_size = 0;    // usable bytes above the guard
+  std::size_t stack_class = 0;   // the stack's size class (0: the scheduler's default size)
   void* asan_fake_stack = nullptr;
   void* tsan_fiber = nullptr;
   std::atomic<std::uintptr_t> joiner{0};  // a Waker's bits, or kJoinDone once finished
