@@ -139,7 +139,7 @@ INSTANTIATE_WORKER_COUNTS(RuntimeStress);
 // is woken (a value each, or a cancel) and all finish. Figures go to the test's properties; the
 // bound asserted is the 4.5 KiB per parked fiber. The backend does not matter here (no
 // IO), so it runs once, on io_uring (about 45 s: a million stacks' first page faults); WEFT_MILLION
-// sets the count.
+// sets the count (scripts/test runs 200,000, scripts/stress the full million).
 TEST(RuntimeStressMillion, ParkedFibersAreCheapAndAllWake) {
 #if defined(WEFT_ASAN) || defined(WEFT_TSAN)
   GTEST_SKIP() << "the sanitizers' shadow memory makes RSS say nothing about weft's fibers";
