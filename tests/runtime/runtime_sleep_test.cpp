@@ -27,6 +27,9 @@ TEST_P(RuntimeSleep, SleepForIsNeverShortAndRoughlyAccurate) {
 }
 
 TEST_P(RuntimeSleep, ManySleepersWakeInDeadlineOrder) {
+  // Timers that expire in the same tick (a worker descheduled for 15 ms on a loaded machine) are
+  // woken in deadline order, and the default run order keeps it; the shuffle mode does not.
+  WEFT_SKIP_IF_SHUFFLED("timers due in one tick run in the shuffled order");
   Runtime rt{Config{.workers = 1}};  // one worker: wake order is observable
   (void)GetParam();
   std::mutex mu;
