@@ -5,10 +5,10 @@
 #include <weft/io/link.hpp>
 #include <weft/sched/waker.hpp>
 
-#include "epoll_driver.hpp"
+#include "epoll_backend.hpp"
 #include "op_desc.hpp"
 #include "op_wait.hpp"
-#include "uring_driver.hpp"
+#include "uring_backend.hpp"
 
 #include <array>
 #include <memory>
@@ -66,7 +66,7 @@ void run_chain(std::span<const Op> ops, std::span<Result<std::size_t>> out, Link
   if (!self) return fill(out, make_error_code(errc::not_in_fiber));
   if (self->cancel_requested()) return fill(out, make_error_code(errc::cancelled));
   if (current_epoll()) return run_chain_epoll(ops, out, mode, deadline, self);
-  UringDriver* ring = current_uring();
+  UringBackend* ring = current_uring();
   if (!ring) return fill(out, std::make_error_code(std::errc::function_not_supported));
 
   std::array<IoOp, kMaxChain> uops;
@@ -83,7 +83,7 @@ void run_chain(std::span<const Op> ops, std::span<Result<std::size_t>> out, Link
       u.pending.store(1, std::memory_order_relaxed);
       io_uring_sqe* s = next();
       prep_op(s, ops[i]);
-      io_uring_sqe_set_data64(s, reinterpret_cast<std::uint64_t>(&u) | UringDriver::kTagMain);
+      io_uring_sqe_set_data64(s, reinterpret_cast<std::uint64_t>(&u) | UringBackend::kTagMain);
       if (i + 1 < n || timed) s->flags |= link_flag;
     }
     if (timed) {
@@ -92,7 +92,7 @@ void run_chain(std::span<const Op> ops, std::span<Result<std::size_t>> out, Link
       last.deadline = __kernel_timespec{ns / 1'000'000'000, ns % 1'000'000'000};
       io_uring_sqe* t = next();
       io_uring_prep_link_timeout(t, &last.deadline, IORING_TIMEOUT_ABS);
-      io_uring_sqe_set_data64(t, reinterpret_cast<std::uint64_t>(&last) | UringDriver::kTagTimeout);
+      io_uring_sqe_set_data64(t, reinterpret_cast<std::uint64_t>(&last) | UringBackend::kTagTimeout);
       last.pending.store(2, std::memory_order_relaxed);
     }
   };

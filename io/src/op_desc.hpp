@@ -1,5 +1,5 @@
 // op_desc.hpp: an io::Op (weft/io/link.hpp, the public description of one operation) as an SQE,
-// the description both backends run (epoll_driver.hpp). Used by linked chains and select branches.
+// the description both backends run (epoll_backend.hpp). Used by linked chains and select branches.
 #pragma once
 
 #include <weft/io/link.hpp>

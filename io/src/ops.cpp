@@ -3,11 +3,11 @@
 #include <weft/io/ops.hpp>
 #include <weft/sched/this_fiber.hpp>
 
-#include "epoll_driver.hpp"
+#include "epoll_backend.hpp"
 #include "op_desc.hpp"
 #include "op_wait.hpp"
 #include "positional.hpp"
-#include "uring_driver.hpp"
+#include "uring_backend.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -29,9 +29,9 @@ unsigned iov_count(std::span<const iovec> iov) {
 }
 
 // submit_uring: the op's SQE (and its linked timeout) on the worker's ring, or, when the ring is at
-// its in-flight cap, in the ring's queue for room (uring_driver.hpp); then the wait.
+// its in-flight cap, in the ring's queue for room (uring_backend.hpp); then the wait.
 template <class Prep>
-Result<int> submit_uring(UringDriver& ring, Prep& prep, Clock::time_point deadline, sched::Task* self) {
+Result<int> submit_uring(UringBackend& ring, Prep& prep, Clock::time_point deadline, sched::Task* self) {
   IoOp op;
   op.task = self;
   op.backend = &ring;
@@ -40,13 +40,13 @@ Result<int> submit_uring(UringDriver& ring, Prep& prep, Clock::time_point deadli
   op.pending.store(static_cast<int>(slots), std::memory_order_relaxed);
   auto fill = [&](io_uring_sqe* s, io_uring_sqe* t) {
     prep(s);
-    io_uring_sqe_set_data64(s, reinterpret_cast<std::uint64_t>(&op) | UringDriver::kTagMain);
+    io_uring_sqe_set_data64(s, reinterpret_cast<std::uint64_t>(&op) | UringBackend::kTagMain);
     if (!timed) return;
     s->flags |= IOSQE_IO_LINK;
     const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline.time_since_epoch()).count();
     op.deadline = __kernel_timespec{ns / 1'000'000'000, ns % 1'000'000'000};
     io_uring_prep_link_timeout(t, &op.deadline, IORING_TIMEOUT_ABS);  // steady_clock = CLOCK_MONOTONIC
-    io_uring_sqe_set_data64(t, reinterpret_cast<std::uint64_t>(&op) | UringDriver::kTagTimeout);
+    io_uring_sqe_set_data64(t, reinterpret_cast<std::uint64_t>(&op) | UringBackend::kTagTimeout);
   };
   if (ring.has_room(slots)) {
     ring.reserve(slots);  // a linked pair must not be split by a submit in between
@@ -69,13 +69,13 @@ Result<int> submit_uring(UringDriver& ring, Prep& prep, Clock::time_point deadli
 
 // submit: runs one operation, described by `prep` on an SQE, to its final completion on the
 // calling worker's backend: on io_uring the SQE goes to the ring; on epoll it is interpreted
-// (epoll_driver.hpp). Returns the result (>= 0) or the error.
+// (epoll_backend.hpp). Returns the result (>= 0) or the error.
 template <class Prep>
 Result<int> submit(Prep&& prep, Clock::time_point deadline = kNoDeadline) {
   sched::Task* self = sched::current_task();
   if (!self) return fail(errc::not_in_fiber);
   if (self->cancel_requested()) return fail(errc::cancelled);
-  if (UringDriver* ring = current_uring()) return submit_uring(*ring, prep, deadline, self);
+  if (UringBackend* ring = current_uring()) return submit_uring(*ring, prep, deadline, self);
   if (current_epoll()) {
     io_uring_sqe sqe{};
     prep(&sqe);

@@ -1,4 +1,4 @@
-#include "uring_driver.hpp"
+#include "uring_backend.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -36,7 +36,7 @@ bool names_fd(const io_uring_sqe& s, int fd) {
 bool msg_ring_works(io_uring& ring) {
   constexpr std::uint64_t kProbe = 4;  // the sender's CQE; never an op address (0 | tag 4)
   io_uring_sqe* s = io_uring_get_sqe(&ring);
-  io_uring_prep_msg_ring(s, ring.ring_fd, 0, UringDriver::kWakeMsg, 0);
+  io_uring_prep_msg_ring(s, ring.ring_fd, 0, UringBackend::kWakeMsg, 0);
   io_uring_sqe_set_data64(s, kProbe);
   if (io_uring_submit(&ring) != 1) return false;
   for (;;) {
@@ -51,12 +51,12 @@ bool msg_ring_works(io_uring& ring) {
 
 }  // namespace
 
-UringDriver* owned_ring() noexcept {
+UringBackend* owned_ring() noexcept {
   IoBackend* b = owned_backend();
-  return b && b->kind() == &kUringKind ? static_cast<UringDriver*>(b) : nullptr;
+  return b && b->kind() == &kUringKind ? static_cast<UringBackend*>(b) : nullptr;
 }
 
-UringDriver::UringDriver(const UringOptions& options) : IoBackend(&kUringKind) {
+UringBackend::UringBackend(const UringOptions& options) : IoBackend(&kUringKind) {
   // Strongest first: one submitter thread (SINGLE_ISSUER), completions processed only when this
   // thread asks (DEFER_TASKRUN, no interrupting task work), no IPIs (COOP_TASKRUN).
   static constexpr unsigned kFlagSets[] = {
@@ -88,13 +88,13 @@ UringDriver::UringDriver(const UringOptions& options) : IoBackend(&kUringKind) {
   }
 }
 
-UringDriver::~UringDriver() { io_uring_queue_exit(&ring_); }
+UringBackend::~UringBackend() { io_uring_queue_exit(&ring_); }
 
-void UringDriver::reserve(unsigned n) {
+void UringBackend::reserve(unsigned n) {
   while (io_uring_sq_space_left(&ring_) < n) enter(false, nullptr);
 }
 
-void UringDriver::defer(Deferred& d) noexcept {
+void UringBackend::defer(Deferred& d) noexcept {
   for (IoOp& op : d.ops) op.deferred = &d;
   d.next = nullptr;
   (deferred_tail_ ? deferred_tail_->next : deferred_head_) = &d;
@@ -102,7 +102,7 @@ void UringDriver::defer(Deferred& d) noexcept {
   bump(waited_, d.ops.size());
 }
 
-void UringDriver::admit_deferred() {
+void UringBackend::admit_deferred() {
   if (admitting_) return;
   admitting_ = true;
   while (Deferred* d = deferred_head_) {
@@ -117,7 +117,7 @@ void UringDriver::admit_deferred() {
   admitting_ = false;
 }
 
-void UringDriver::cancel_deferred(Deferred& d, int closed_fd) noexcept {
+void UringBackend::cancel_deferred(Deferred& d, int closed_fd) noexcept {
   Deferred** p = &deferred_head_;
   Deferred* prev = nullptr;
   while (*p != &d) {
@@ -141,7 +141,7 @@ void UringDriver::cancel_deferred(Deferred& d, int closed_fd) noexcept {
   }
 }
 
-void UringDriver::close_local(int fd) {
+void UringBackend::close_local(int fd) {
   for (Deferred* d = deferred_head_; d;) {
     Deferred* next = d->next;  // read first: a completed unit may be gone at once
     const std::span<const io_uring_sqe> sqes(d->sqes, d->ops.size());
@@ -159,13 +159,13 @@ void UringDriver::close_local(int fd) {
   submit_now();
 }
 
-void UringDriver::submit_now() {
+void UringBackend::submit_now() {
   do {
     enter(false, nullptr);
   } while (io_uring_sq_ready(&ring_) > 0);  // EBUSY submitted nothing; admitted units queued more
 }
 
-void UringDriver::cancel_local(IoOp& op) {
+void UringBackend::cancel_local(IoOp& op) {
   if (op.deferred) {  // still waiting for room: it never reaches the kernel
     cancel_deferred(*op.deferred);
     return release_refs(op, 1);  // the cancel request's reference
@@ -177,7 +177,7 @@ void UringDriver::cancel_local(IoOp& op) {
   note_queued(1);
 }
 
-void UringDriver::arm_wake_read() {
+void UringBackend::arm_wake_read() {
   reserve(1);
   io_uring_sqe* s = sqe();
   io_uring_prep_read(s, wake_.fd(), &wake_buf_, sizeof wake_buf_, 0);
@@ -185,7 +185,7 @@ void UringDriver::arm_wake_read() {
   wake_armed_ = true;
 }
 
-void UringDriver::enter(bool wait, const __kernel_timespec* timeout) {
+void UringBackend::enter(bool wait, const __kernel_timespec* timeout) {
   const unsigned queued = io_uring_sq_ready(&ring_);
   int rc;
   if (!wait) {
@@ -211,7 +211,7 @@ void UringDriver::enter(bool wait, const __kernel_timespec* timeout) {
   if (deferred_head_) admit_deferred();
 }
 
-void UringDriver::reap() {
+void UringBackend::reap() {
   io_uring_cqe* cqe = nullptr;
   unsigned head = 0, n = 0;
   io_uring_for_each_cqe(&ring_, head, cqe) {
@@ -225,7 +225,7 @@ void UringDriver::reap() {
     if ((data & kTagMask) == kTagWakeFailed) {
       // Our MSG_RING to that ring failed (an error CQE, e.g. its ring went away): the eventfd
       // then. Rings live as long as their Scheduler, and so does every ring that wakes them.
-      reinterpret_cast<UringDriver*>(data & ~kTagMask)->wake_.notify();
+      reinterpret_cast<UringBackend*>(data & ~kTagMask)->wake_.notify();
       continue;
     }
     add_in_flight(-1);
@@ -246,7 +246,7 @@ void UringDriver::reap() {
   bump(reaped_, n);
 }
 
-void UringDriver::park(std::chrono::steady_clock::time_point deadline) {
+void UringBackend::park(std::chrono::steady_clock::time_point deadline) {
   // A request carried out here may have woken a task onto this worker (a closer that waited for
   // this ring, the ops of a deferred unit): submit and reap, but do not sleep.
   if (drain_posted()) return enter(false, nullptr);
@@ -259,15 +259,15 @@ void UringDriver::park(std::chrono::steady_clock::time_point deadline) {
   }
 }
 
-void UringDriver::unpark() noexcept {
+void UringBackend::unpark() noexcept {
   if (msg_ring_) {
-    UringDriver* from = owned_ring();
+    UringBackend* from = owned_ring();
     if (from && from->msg_ring_ && from->send_wake(*this)) return;
   }
   wake_.notify();
 }
 
-bool UringDriver::send_wake(UringDriver& target) noexcept {
+bool UringBackend::send_wake(UringBackend& target) noexcept {
   io_uring_sqe* s = io_uring_get_sqe(&ring_);
   if (!s) return false;  // SQ full (rare): making room would mean reaping, maybe inside reap()
   io_uring_prep_msg_ring(s, target.ring_fd(), 0, kWakeMsg, 0);
@@ -282,14 +282,14 @@ bool UringDriver::send_wake(UringDriver& target) noexcept {
   return true;
 }
 
-void UringDriver::poll() {
+void UringBackend::poll() {
   drain_posted();
   // Completions of a DEFER_TASKRUN ring only arrive through io_uring_enter: enter when something
   // was queued this tick, or something other than the wake-up read is in flight.
   if (in_flight() > 0 || io_uring_cq_ready(&ring_) > 0) enter(false, nullptr);
 }
 
-UringStats UringDriver::stats() const noexcept {
+UringStats UringBackend::stats() const noexcept {
   return UringStats{.enters = enters_.load(std::memory_order_relaxed),
                     .sqes_submitted = submitted_.load(std::memory_order_relaxed),
                     .cqes_reaped = reaped_.load(std::memory_order_relaxed),
@@ -300,23 +300,23 @@ UringStats UringDriver::stats() const noexcept {
                     .msg_ring_wakeups = msg_ring_};
 }
 
-sched::IoCounters UringDriver::io_counters() const noexcept {
+sched::IoCounters UringBackend::io_counters() const noexcept {
   const UringStats s = stats();
   return sched::IoCounters{.sqes_submitted = s.sqes_submitted, .uring_enters = s.enters, .cqes_reaped = s.cqes_reaped,
                            .cq_overflows = s.cq_overflows};
 }
 
 std::unique_ptr<sched::Driver> make_uring_driver(const UringOptions& options) {
-  return std::make_unique<UringDriver>(options);
+  return std::make_unique<UringBackend>(options);
 }
 
 UringStats current_uring_stats() noexcept {
-  UringDriver* d = current_uring();
+  UringBackend* d = current_uring();
   return d ? d->stats() : UringStats{};
 }
 
 UringStats uring_stats(const sched::Driver& driver) noexcept {
-  return driver.kind() == &kUringKind ? static_cast<const UringDriver&>(driver).stats() : UringStats{};
+  return driver.kind() == &kUringKind ? static_cast<const UringBackend&>(driver).stats() : UringStats{};
 }
 
 }  // namespace weft::io

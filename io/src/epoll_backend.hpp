@@ -1,8 +1,8 @@
-// epoll_driver.hpp: EpollDriver, a worker's epoll instance, the epoll backend of the op protocol
+// epoll_backend.hpp: EpollBackend, a worker's epoll instance, the epoll backend of the op protocol
 // (io_op.hpp), and epoll_execute, which runs one operation described by an io_uring SQE.
 //
 // The SQE is the one description of an operation for both backends: ops.cpp fills it with the same
-// liburing prep helpers, and on epoll it is read back field by field (epoll_ops.cpp) instead of
+// liburing prep helpers, and on epoll it is read back field by field (epoll_run.cpp) instead of
 // being submitted, so no operation is written twice.
 //
 // Readiness waits (why none is lost): a fiber that got EAGAIN registers an IoOp for (fd, events)
@@ -52,10 +52,10 @@
 
 namespace weft::io {
 
-class EpollDriver final : public IoBackend {
+class EpollBackend final : public IoBackend {
  public:
-  EpollDriver();  // throws std::system_error
-  ~EpollDriver() override;
+  EpollBackend();  // throws std::system_error
+  ~EpollBackend() override;
 
   void park(std::chrono::steady_clock::time_point deadline) override;
   void unpark() noexcept override;
@@ -98,9 +98,9 @@ class EpollDriver final : public IoBackend {
 };
 
 // current_epoll: the epoll backend of the worker running the calling fiber, nullptr elsewhere.
-inline EpollDriver* current_epoll() noexcept {
+inline EpollBackend* current_epoll() noexcept {
   sched::Driver* d = sched::current_driver();
-  return d && d->kind() == &kEpollKind ? static_cast<EpollDriver*>(d) : nullptr;
+  return d && d->kind() == &kEpollKind ? static_cast<EpollBackend*>(d) : nullptr;
 }
 
 // PoolJob: one operation on the blocking pool; holds one reference to `op` until it returned.
@@ -113,7 +113,7 @@ struct PoolJob final : sched::BlockingJob {
 // pool_submit: runs `sqe` for `op` (op.pending becomes 1, the job's reference) on the calling
 // fiber's scheduler's blocking pool; `op` and `job` must live until the job released `op`. False
 // outside a scheduler.
-bool pool_submit(EpollDriver& ep, IoOp& op, PoolJob& job, const io_uring_sqe& sqe);
+bool pool_submit(EpollBackend& ep, IoOp& op, PoolJob& job, const io_uring_sqe& sqe);
 
 // epoll_attempt: one non-blocking try of a readiness-based operation (read, write, recv, send,
 // ...). Returns the result, or -EAGAIN with what to wait for: wait_fd >= 0 (an fd and events),

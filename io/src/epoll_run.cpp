@@ -1,15 +1,15 @@
-// epoll_ops.cpp: the operations on the epoll backend: each io_uring SQE read back into the syscall
+// epoll_run.cpp: the operations on the epoll backend: each io_uring SQE read back into the syscall
 // it stands for (field meanings as liburing's io_uring_prep_* write them).
 //
 // Three ways to run an operation:
 // - direct: it cannot block (socket, shutdown, close, nop).
 // - readiness: try the non-blocking form (MSG_DONTWAIT, RWF_NOWAIT, a non-blocking listener);
-//   on EAGAIN wait in the worker's epoll (epoll_driver.hpp) and try again. The non-blocking forms
+//   on EAGAIN wait in the worker's epoll (epoll_backend.hpp) and try again. The non-blocking forms
 //   are per call, so the fd's own O_NONBLOCK flag is left as the user set it (except for accept
 //   and connect, which have no per-call form).
 // - pool: what epoll cannot wait for (file system calls; reads and writes of regular files that
 //   would block) runs blocking on the scheduler's BlockingPool; the fiber waits for its result.
-#include "epoll_driver.hpp"
+#include "epoll_backend.hpp"
 #include "op_wait.hpp"
 
 #include <weft/sched/blocking_pool.hpp>
@@ -81,7 +81,7 @@ int run_blocking(const io_uring_sqe& s) {
 }
 
 Result<int> on_pool(const io_uring_sqe& s, sched::Task* self) {
-  EpollDriver* ep = current_epoll();
+  EpollBackend* ep = current_epoll();
   if (!ep) return fail(std::errc::function_not_supported);
   IoOp op;
   op.task = self;
@@ -98,7 +98,7 @@ Result<int> on_pool(const io_uring_sqe& s, sched::Task* self) {
 enum class Wait { ready, not_pollable, timed_out, cancelled };
 
 Wait await_ready(const Readiness& r, Clock::time_point deadline, sched::Task* self, int& error) {
-  EpollDriver* ep = current_epoll();
+  EpollBackend* ep = current_epoll();
   IoOp op;
   op.task = self;
   op.backend = ep;
@@ -261,7 +261,7 @@ Result<int> readiness_op(const io_uring_sqe& s, Clock::time_point deadline, sche
 
 }  // namespace
 
-bool pool_submit(EpollDriver& ep, IoOp& op, PoolJob& job, const io_uring_sqe& sqe) {
+bool pool_submit(EpollBackend& ep, IoOp& op, PoolJob& job, const io_uring_sqe& sqe) {
   sched::Scheduler* sch = sched::Scheduler::current();  // the calling fiber's: valid while it waits
   if (!sch) return false;
   op.pending.store(1, std::memory_order_relaxed);

@@ -1,13 +1,13 @@
-// select_io.cpp: an IO operation as a select branch (weft/io/select.hpp), on the op protocol of
+// io_branch.cpp: an IO operation as a select branch (weft/io/select.hpp), on the op protocol of
 // io_op.hpp. The op's last reference claims the select (settle_select) instead of waking its task,
 // so "the branch completed" and "the op's final completion arrived" are the same moment, and
 // settled() is the op's `done`.
 #include <weft/io/select.hpp>
 
-#include "epoll_driver.hpp"
+#include "epoll_backend.hpp"
 #include "op_desc.hpp"
 #include "op_wait.hpp"
-#include "uring_driver.hpp"
+#include "uring_backend.hpp"
 
 
 #include <algorithm>
@@ -49,7 +49,7 @@ void complete_now(IoBranchOp& b, int res) {
   release_refs(b.op, 1);
 }
 
-void arm_epoll(IoBranchOp& b, EpollDriver& ep) {
+void arm_epoll(IoBranchOp& b, EpollBackend& ep) {
   if (b.desc.kind == Op::Kind::nop) return complete_now(b, 0);
   int wait_fd = -2;  // fsync: the pool
   std::uint32_t events = 0;
@@ -92,10 +92,10 @@ void io_branch_arm(IoBranchOp& b, sched::SelectState& sel, std::uint32_t index) 
     b.early = make_error_code(errc::not_in_fiber);
     return complete_now(b, 0);
   }
-  if (UringDriver* ring = current_uring()) {
+  if (UringBackend* ring = current_uring()) {
     b.op.backend = ring;
     b.op.pending.store(1, std::memory_order_relaxed);
-    io_uring_sqe_set_data64(&b.sqe(), reinterpret_cast<std::uint64_t>(&b.op) | UringDriver::kTagMain);
+    io_uring_sqe_set_data64(&b.sqe(), reinterpret_cast<std::uint64_t>(&b.op) | UringBackend::kTagMain);
     if (!ring->has_room(1)) {
       b.deferred = Deferred{.ops = std::span(&b.op, 1), .sqes = &b.sqe(), .slots = 1};
       return ring->defer(b.deferred);  // disarming takes it out of the queue
@@ -105,7 +105,7 @@ void io_branch_arm(IoBranchOp& b, sched::SelectState& sel, std::uint32_t index) 
     ring->note_queued(1);
     return;
   }
-  if (EpollDriver* ep = current_epoll()) return arm_epoll(b, *ep);
+  if (EpollBackend* ep = current_epoll()) return arm_epoll(b, *ep);
   b.early = std::make_error_code(std::errc::function_not_supported);
   complete_now(b, 0);
 }

@@ -1,4 +1,4 @@
-// uring_driver.hpp: UringDriver, the ring of one worker, the io_uring backend of the op protocol
+// uring_backend.hpp: UringBackend, the ring of one worker, the io_uring backend of the op protocol
 // (io_op.hpp).
 //
 // How the protocol maps onto the ring: every SQE that names an op (the op itself, its linked
@@ -78,7 +78,7 @@ struct SqeImages {
   const io_uring_sqe* data() const noexcept { return std::launder(reinterpret_cast<const io_uring_sqe*>(bytes)); }
 };
 
-class UringDriver final : public IoBackend {
+class UringBackend final : public IoBackend {
  public:
   // user_data tags in the low bits of an op's address.
   static constexpr std::uint64_t kTagMain = 0, kTagTimeout = 1, kTagCancel = 2, kTagMask = 7;
@@ -87,8 +87,8 @@ class UringDriver final : public IoBackend {
   static constexpr std::uint64_t kTagWakeFailed = 3;  // low bits of a failed MSG_RING: target | 3
   static constexpr std::uint64_t kCloseCancel = 5;    // a close's ASYNC_CANCEL(FD | ALL) (not an op)
 
-  UringDriver(const UringOptions& options);  // throws std::system_error
-  ~UringDriver() override;
+  UringBackend(const UringOptions& options);  // throws std::system_error
+  ~UringBackend() override;
 
   void park(std::chrono::steady_clock::time_point deadline) override;
   void unpark() noexcept override;
@@ -133,7 +133,7 @@ class UringDriver final : public IoBackend {
   void submit_now();
   // send_wake: owner of this ring: submits a MSG_RING wake-up of `target`. False when it could not
   // (SQ full, submit refused): the caller writes the eventfd instead.
-  bool send_wake(UringDriver& target) noexcept;
+  bool send_wake(UringBackend& target) noexcept;
 
   io_uring ring_{};
   unsigned setup_flags_ = 0;
@@ -152,12 +152,12 @@ class UringDriver final : public IoBackend {
 
 // owned_ring: the ring the calling thread owns (created, and alone submits to), nullptr when it
 // owns none. Not inlined: a fiber must not keep a thread's value across a switch.
-UringDriver* owned_ring() noexcept;
+UringBackend* owned_ring() noexcept;
 
 // current_uring: the ring of the worker running the calling fiber, nullptr elsewhere.
-inline UringDriver* current_uring() noexcept {
+inline UringBackend* current_uring() noexcept {
   sched::Driver* d = sched::current_driver();
-  return d && d->kind() == &kUringKind ? static_cast<UringDriver*>(d) : nullptr;
+  return d && d->kind() == &kUringKind ? static_cast<UringBackend*>(d) : nullptr;
 }
 
 }  // namespace weft::io

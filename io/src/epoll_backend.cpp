@@ -1,5 +1,5 @@
-// epoll_driver.cpp: the worker side of the epoll backend (protocol in epoll_driver.hpp).
-#include "epoll_driver.hpp"
+// epoll_backend.cpp: the worker side of the epoll backend (protocol in epoll_backend.hpp).
+#include "epoll_backend.hpp"
 
 #include <unistd.h>
 
@@ -12,7 +12,7 @@ constexpr std::uint32_t kAlwaysReported = EPOLLERR | EPOLLHUP;
 
 }  // namespace
 
-EpollDriver::EpollDriver() : IoBackend(&kEpollKind), events_(256) {
+EpollBackend::EpollBackend() : IoBackend(&kEpollKind), events_(256) {
   epfd_ = ::epoll_create1(EPOLL_CLOEXEC);
   if (epfd_ < 0) throw std::system_error(errno, std::system_category(), "weft: epoll_create1");
   epoll_event ev{};
@@ -25,18 +25,18 @@ EpollDriver::EpollDriver() : IoBackend(&kEpollKind), events_(256) {
   }
 }
 
-EpollDriver::~EpollDriver() { ::close(epfd_); }
+EpollBackend::~EpollBackend() { ::close(epfd_); }
 
-EpollDriver::FdState& EpollDriver::state(int fd) {
+EpollBackend::FdState& EpollBackend::state(int fd) {
   if (static_cast<std::size_t>(fd) >= fds_.size()) fds_.resize(static_cast<std::size_t>(fd) + 64);
   return fds_[static_cast<std::size_t>(fd)];
 }
 
-int EpollDriver::arm(int fd, FdState& st) {
+int EpollBackend::arm(int fd, FdState& st) {
   std::uint32_t want = 0;
   for (IoOp* w = st.head; w; w = w->next) want |= w->events;
   // Always told to the kernel, even when our last arming had the same events: that registration
-  // may belong to a file closed since (see "fd reuse" in epoll_driver.hpp).
+  // may belong to a file closed since (see "fd reuse" in epoll_backend.hpp).
   epoll_event ev{};
   ev.events = want | EPOLLONESHOT;
   ev.data.fd = fd;
@@ -47,7 +47,7 @@ int EpollDriver::arm(int fd, FdState& st) {
       st.registered = true;
       return 0;
     }
-    // See "fd reuse" in epoll_driver.hpp: our idea of the registration may be stale.
+    // See "fd reuse" in epoll_backend.hpp: our idea of the registration may be stale.
     if (errno == ENOENT && op == EPOLL_CTL_MOD) {
       op = EPOLL_CTL_ADD;
     } else if (errno == EEXIST && op == EPOLL_CTL_ADD) {
@@ -59,7 +59,7 @@ int EpollDriver::arm(int fd, FdState& st) {
   return -errno;
 }
 
-int EpollDriver::add_waiter(IoOp& op) {
+int EpollBackend::add_waiter(IoOp& op) {
   if (op.fd < 0) return -EBADF;
   FdState& st = state(op.fd);
   op.prev = st.tail;
@@ -76,21 +76,21 @@ int EpollDriver::add_waiter(IoOp& op) {
   return 0;
 }
 
-void EpollDriver::unlink(FdState& st, IoOp& op) noexcept {
+void EpollBackend::unlink(FdState& st, IoOp& op) noexcept {
   (op.prev ? op.prev->next : st.head) = op.next;
   (op.next ? op.next->prev : st.tail) = op.prev;
   op.prev = op.next = nullptr;
   op.waiting = false;
 }
 
-void EpollDriver::complete(FdState& st, IoOp& op, int res, int refs) noexcept {
+void EpollBackend::complete(FdState& st, IoOp& op, int res, int refs) noexcept {
   unlink(st, op);
   add_in_flight(-1);
   op.res = res;
   release_refs(op, refs);  // the last touch: the fiber may return at once
 }
 
-void EpollDriver::close_local(int fd) {
+void EpollBackend::close_local(int fd) {
   if (fd < 0 || static_cast<std::size_t>(fd) >= fds_.size()) return;
   FdState& st = fds_[static_cast<std::size_t>(fd)];
   // Returned as is: a retry could hit a recycled fd number.
@@ -98,12 +98,12 @@ void EpollDriver::close_local(int fd) {
   st = FdState{};  // the kernel drops the closed file's registration
 }
 
-void EpollDriver::cancel_local(IoOp& op) {
+void EpollBackend::cancel_local(IoOp& op) {
   if (!op.waiting) return release_refs(op, 1);  // completed already, or on the blocking pool
   complete(state(op.fd), op, -ECANCELED, 2);  // the waiter list's reference and the request's
 }
 
-void EpollDriver::dispatch(int timeout_ms, const timespec* timeout) {
+void EpollBackend::dispatch(int timeout_ms, const timespec* timeout) {
   bump(waits_);
   int n;
   if (timeout && have_pwait2_) {
@@ -146,7 +146,7 @@ void EpollDriver::dispatch(int timeout_ms, const timespec* timeout) {
   if (static_cast<std::size_t>(n) == events_.size()) events_.resize(events_.size() * 2);
 }
 
-void EpollDriver::park(std::chrono::steady_clock::time_point deadline) {
+void EpollBackend::park(std::chrono::steady_clock::time_point deadline) {
   // A cancel carried out here may have queued its fiber on this worker: look, but do not sleep.
   if (drain_posted()) return dispatch(0, nullptr);
   if (deadline == std::chrono::steady_clock::time_point::max()) return dispatch(-1, nullptr);
@@ -158,27 +158,27 @@ void EpollDriver::park(std::chrono::steady_clock::time_point deadline) {
   dispatch(ms > 0x7fffffff ? 0x7fffffff : static_cast<int>(ms), &ts);
 }
 
-void EpollDriver::unpark() noexcept { wake_.notify(); }
+void EpollBackend::unpark() noexcept { wake_.notify(); }
 
-void EpollDriver::poll() {
+void EpollBackend::poll() {
   drain_posted();
   if (in_flight() > 0) dispatch(0, nullptr);
 }
 
-EpollStats EpollDriver::stats() const noexcept {
+EpollStats EpollBackend::stats() const noexcept {
   return EpollStats{waits_.load(std::memory_order_relaxed), ctls_.load(std::memory_order_relaxed),
                     readiness_.load(std::memory_order_relaxed), pool_ops_.load(std::memory_order_relaxed)};
 }
 
-sched::IoCounters EpollDriver::io_counters() const noexcept {
+sched::IoCounters EpollBackend::io_counters() const noexcept {
   const EpollStats s = stats();
   return sched::IoCounters{.epoll_waits = s.waits, .epoll_ctls = s.ctls, .pool_ops = s.pool_ops};
 }
 
-std::unique_ptr<sched::Driver> make_epoll_driver() { return std::make_unique<EpollDriver>(); }
+std::unique_ptr<sched::Driver> make_epoll_driver() { return std::make_unique<EpollBackend>(); }
 
 EpollStats current_epoll_stats() noexcept {
-  EpollDriver* d = current_epoll();
+  EpollBackend* d = current_epoll();
   return d ? d->stats() : EpollStats{};
 }
 
