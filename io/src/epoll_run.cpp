@@ -1,18 +1,19 @@
-// epoll_run.cpp: the operations on the epoll backend: each io_uring SQE read back into the syscall
-// it stands for (field meanings as liburing's io_uring_prep_* write them).
-//
-// Three ways to run an operation:
-// - direct: it cannot block (socket, shutdown, close, nop).
+// epoll_run.cpp: the epoll translation of an operation's description (op_desc.hpp), run in the
+// calling fiber. Three ways to run one:
+// - direct: it cannot block (socket, shutdown, close, nop): its blocking syscall at once.
 // - readiness: try the non-blocking form (MSG_DONTWAIT, RWF_NOWAIT, a non-blocking listener);
 //   on EAGAIN wait in the worker's epoll (epoll_backend.hpp) and try again. The non-blocking forms
 //   are per call, so the fd's own O_NONBLOCK flag is left as the user set it (except for accept
 //   and connect, which have no per-call form).
 // - pool: what epoll cannot wait for (file system calls; reads and writes of regular files that
 //   would block) runs blocking on the scheduler's BlockingPool; the fiber waits for its result.
+// A fiber may move to another worker at every wait, so each wait looks up the epoll backend of the
+// worker it runs on then. Results go into the op's common core as the ring leaves them (io_op.hpp):
+// res, and timed_out / cancel_sent for an op that ended with -ECANCELED.
+#include "blocking_syscall.hpp"
 #include "epoll_backend.hpp"
 #include "op_wait.hpp"
 
-#include <weft/sched/blocking_pool.hpp>
 #include <weft/sched/scheduler.hpp>
 
 #include <fcntl.h>
@@ -28,95 +29,42 @@
 namespace weft::io {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
 int sys(long r) { return r < 0 ? -errno : static_cast<int>(r); }
-void* ptr(std::uint64_t v) { return reinterpret_cast<void*>(static_cast<std::uintptr_t>(v)); }
-const char* str(std::uint64_t v) { return static_cast<const char*>(ptr(v)); }
-off_t offset_of(std::uint64_t off) { return off == ~std::uint64_t{0} ? -1 : static_cast<off_t>(off); }
+off_t offset_of(std::uint64_t off) { return off == kAtPosition ? -1 : static_cast<off_t>(off); }
 
-// Readiness: what a non-blocking attempt that got EAGAIN waits for.
-struct Readiness {
-  int fd = -1;  // -1: do not wait (the caller asked for EAGAIN itself, e.g. MSG_DONTWAIT)
-  std::uint32_t events = 0;
-};
-
-// run_blocking: the blocking form of an operation, on a pool thread.
-int run_blocking(const io_uring_sqe& s) {
-  switch (s.opcode) {
-    case IORING_OP_OPENAT: return sys(::openat(s.fd, str(s.addr), static_cast<int>(s.open_flags), s.len));
-    case IORING_OP_STATX:
-      return sys(::statx(s.fd, str(s.addr), static_cast<int>(s.statx_flags), s.len,
-                         static_cast<struct statx*>(ptr(s.off))));
-    case IORING_OP_FSYNC: return sys((s.fsync_flags & IORING_FSYNC_DATASYNC) ? ::fdatasync(s.fd) : ::fsync(s.fd));
-    case IORING_OP_FALLOCATE:
-      return sys(::fallocate(s.fd, static_cast<int>(s.len), static_cast<off_t>(s.off), static_cast<off_t>(s.addr)));
-    case IORING_OP_RENAMEAT:
-      return sys(::renameat2(s.fd, str(s.addr), static_cast<int>(s.len), str(s.off), s.rename_flags));
-    case IORING_OP_UNLINKAT: return sys(::unlinkat(s.fd, str(s.addr), static_cast<int>(s.unlink_flags)));
-    case IORING_OP_MKDIRAT: return sys(::mkdirat(s.fd, str(s.addr), s.len));
-    case IORING_OP_SYMLINKAT: return sys(::symlinkat(str(s.addr), s.fd, str(s.off)));
-    case IORING_OP_LINKAT:
-      return sys(::linkat(s.fd, str(s.addr), static_cast<int>(s.len), str(s.off), static_cast<int>(s.hardlink_flags)));
-    case IORING_OP_READ: {
-      iovec iov{ptr(s.addr), s.len};
-      return sys(::preadv2(s.fd, &iov, 1, offset_of(s.off), 0));
-    }
-    case IORING_OP_WRITE: {
-      iovec iov{ptr(s.addr), s.len};
-      return sys(::pwritev2(s.fd, &iov, 1, offset_of(s.off), 0));
-    }
-    case IORING_OP_READV:
-      return sys(::preadv2(s.fd, static_cast<const iovec*>(ptr(s.addr)), static_cast<int>(s.len), offset_of(s.off), 0));
-    case IORING_OP_WRITEV:
-      return sys(::pwritev2(s.fd, static_cast<const iovec*>(ptr(s.addr)), static_cast<int>(s.len), offset_of(s.off), 0));
-    case IORING_OP_SPLICE: {
-      loff_t in = static_cast<loff_t>(s.splice_off_in), out = static_cast<loff_t>(s.off);
-      return sys(::splice(s.splice_fd_in, s.splice_off_in == ~std::uint64_t{0} ? nullptr : &in, s.fd,
-                          s.off == ~std::uint64_t{0} ? nullptr : &out, s.len, s.splice_flags));
-    }
-    case IORING_OP_TEE: return sys(::tee(s.splice_fd_in, s.fd, s.len, s.splice_flags));
-    default: return -EOPNOTSUPP;
-  }
+// begin_wait: makes `op` (finished with any earlier wait) ready for the next one on `ep`.
+void begin_wait(IoOp& op, EpollBackend& ep) noexcept {
+  op.backend = &ep;
+  op.backend_state = nullptr;
+  op.done.store(false, std::memory_order_relaxed);
 }
 
-Result<int> on_pool(const io_uring_sqe& s, sched::Task* self) {
-  EpollBackend* ep = current_epoll();
-  if (!ep) return fail(std::errc::function_not_supported);
-  IoOp op;
-  op.task = self;
-  op.backend = ep;
+int on_pool(const OpDesc& d, IoOp& op) {
+  EpollBackend& ep = *current_epoll();  // the worker it runs on now
+  begin_wait(op, ep);
   PoolJob job;
-  if (!pool_submit(*ep, op, job, s)) return fail(std::errc::function_not_supported);
+  if (!pool_submit(ep, op, job, d)) return -ENOSYS;
   // No deadline here: a syscall running on a thread cannot be interrupted, so the op returns its
   // own result (a cancel request is noted and released by the backend).
-  wait_for_completion(std::span(&op, 1), self);
-  return op_result(op);
+  wait_for_completion(std::span(&op, 1), op.task);
+  return op.res;
 }
 
-// Outcome of waiting for readiness.
-enum class Wait { ready, not_pollable, timed_out, cancelled };
-
-Wait await_ready(const Readiness& r, Clock::time_point deadline, sched::Task* self, int& error) {
-  EpollBackend* ep = current_epoll();
-  IoOp op;
-  op.task = self;
-  op.backend = ep;
-  op.fd = r.fd;
-  op.events = r.events;
+// await_ready: waits for `r`; returns 0 when ready (try again), else -errno: the error arming it
+// (-EPERM: the fd cannot be waited for, the pool runs it), -EBADF (its fd is being closed), or
+// -ECANCELED (cancelled or timed out, as the op's flags say).
+int await_ready(const Readiness& r, IoOp& op, Clock::time_point deadline) {
+  EpollBackend& ep = *current_epoll();  // the worker it runs on now
+  begin_wait(op, ep);
+  EpollWaiter w{.op = &op, .fd = r.fd, .events = r.events};
   op.pending.store(1, std::memory_order_relaxed);
-  if (const int rc = ep->add_waiter(op); rc < 0) {
-    if (rc == -EPERM) return Wait::not_pollable;
-    error = -rc;
-    return Wait::ready;  // retrying reports the fd's own error (e.g. EBADF)
+  if (const int rc = ep.add_waiter(w); rc < 0) {
+    op.pending.store(0, std::memory_order_relaxed);
+    return rc;
   }
-  wait_for_completion(std::span(&op, 1), self, deadline);
-  if (op.res >= 0) return Wait::ready;
-  if (op.res == -EBADF) {  // evicted: the fd is being closed
-    error = EBADF;
-    return Wait::ready;
-  }
-  return op.timed_out ? Wait::timed_out : Wait::cancelled;
+  wait_for_completion(std::span(&op, 1), op.task, deadline);
+  op.backend_state = nullptr;
+  return op.res >= 0 ? 0 : op.res;
 }
 
 // nowait_rw: preadv2/pwritev2 with RWF_NOWAIT; a file type that does not support it
@@ -128,7 +76,7 @@ int nowait_rw(bool write, int fd, const iovec* iov, int n, off_t off, Readiness&
   if (r >= 0 || errno != EOPNOTSUPP) return sys(r);
   struct stat st {};
   if (::fstat(fd, &st) == 0 && (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode) || S_ISDIR(st.st_mode))) {
-    wait = Readiness{-2, 0};  // to the pool
+    wait = Readiness{Readiness::kOnPool, 0};
     return -EAGAIN;
   }
   int on = 1;
@@ -136,74 +84,150 @@ int nowait_rw(bool write, int fd, const iovec* iov, int n, off_t off, Readiness&
   return sys(write ? ::pwritev2(fd, iov, n, off, 0) : ::preadv2(fd, iov, n, off, 0));
 }
 
-// attempt: the non-blocking try of a readiness-based operation; -EAGAIN with `wait` set means
-// "wait for that, then try again".
-int attempt(const io_uring_sqe& s, Readiness& wait) {
-  wait = Readiness{s.fd, EPOLLIN};
-  const int dontwait = static_cast<int>(s.msg_flags) & MSG_DONTWAIT;
-  switch (s.opcode) {
-    case IORING_OP_READ: {
-      iovec iov{ptr(s.addr), s.len};
-      return nowait_rw(false, s.fd, &iov, 1, offset_of(s.off), wait);
+// connect_op: connect has no per-call non-blocking form: make the socket non-blocking for the
+// call, wait for writability on EINPROGRESS, then read the outcome from SO_ERROR.
+int connect_op(const OpDesc& d, IoOp& op, Clock::time_point deadline) {
+  const int flags = ::fcntl(d.fd, F_GETFL);
+  if (flags < 0) return -errno;
+  if (!(flags & O_NONBLOCK) && ::fcntl(d.fd, F_SETFL, flags | O_NONBLOCK) != 0) return -errno;
+  const int r = sys(::connect(d.fd, d.address.addr, d.address.len));
+  if (!(flags & O_NONBLOCK)) ::fcntl(d.fd, F_SETFL, flags);
+  if (r == 0) return 0;
+  if (r != -EINPROGRESS && r != -EAGAIN) return r;
+  if (const int rc = await_ready(Readiness{d.fd, EPOLLOUT}, op, deadline); rc < 0) {
+    return rc == -EPERM ? -ENOTSOCK : rc;
+  }
+  int error = 0;
+  socklen_t len = sizeof error;
+  if (::getsockopt(d.fd, SOL_SOCKET, SO_ERROR, &error, &len) != 0) error = errno;
+  return -error;
+}
+
+// readiness_op: attempt, wait for readiness, attempt again, until it does not say EAGAIN.
+int readiness_op(const OpDesc& d, IoOp& op, Clock::time_point deadline) {
+  for (;;) {
+    Readiness wait;
+    const int r = epoll_attempt(d, wait);
+    if (r != -EAGAIN || wait.fd == Readiness::kDontWait) return r;
+    if (wait.fd == Readiness::kOnPool) return on_pool(d, op);
+    if (op.task->cancel_requested()) {
+      op.cancel_sent = true;
+      return -ECANCELED;
     }
-    case IORING_OP_READV:
-      return nowait_rw(false, s.fd, static_cast<const iovec*>(ptr(s.addr)), static_cast<int>(s.len), offset_of(s.off), wait);
-    case IORING_OP_WRITE: {
-      wait.events = EPOLLOUT;
-      iovec iov{ptr(s.addr), s.len};
-      return nowait_rw(true, s.fd, &iov, 1, offset_of(s.off), wait);
+    if (deadline != kNoDeadline && Clock::now() >= deadline) {
+      op.timed_out = true;
+      return -ECANCELED;
     }
-    case IORING_OP_WRITEV:
+    const int rc = await_ready(wait, op, deadline);
+    if (rc == -EPERM) return on_pool(d, op);  // a regular file whose data is not cached
+    if (rc < 0) return rc;
+  }
+}
+
+// execute: runs one operation to its result (-errno on failure).
+int execute(const OpDesc& d, IoOp& op, Clock::time_point deadline) {
+  switch (d.kind) {
+    case OpKind::nop:
+    case OpKind::socket:
+    case OpKind::shutdown:
+    case OpKind::close:  // its waiters were ended already (io::close, cancel_fd_everywhere)
+    case OpKind::bind:
+    case OpKind::listen:
+    case OpKind::ftruncate: return blocking_syscall(d);
+    case OpKind::connect: return connect_op(d, op, deadline);
+    case OpKind::openat:
+    case OpKind::statx:
+    case OpKind::fsync:
+    case OpKind::fdatasync:
+    case OpKind::fallocate:
+    case OpKind::renameat:
+    case OpKind::unlinkat:
+    case OpKind::mkdirat:
+    case OpKind::symlinkat:
+    case OpKind::linkat: return on_pool(d, op);
+    default: return readiness_op(d, op, deadline);
+  }
+}
+
+}  // namespace
+
+bool pool_submit(EpollBackend& ep, IoOp& op, PoolJob& job, const OpDesc& desc) {
+  sched::Scheduler* sch = sched::Scheduler::current();  // the calling fiber's: valid while it waits
+  if (!sch) return false;
+  op.pending.store(1, std::memory_order_relaxed);
+  job.op = &op;
+  job.desc = &desc;
+  ep.count_pool_op();
+  sch->blocking_pool().submit(job);
+  return true;
+}
+
+void PoolJob::run() noexcept {
+  op->res = blocking_syscall(*desc);
+  release_refs(*op, 1);  // the last touch: the fiber may return at once
+}
+
+int epoll_attempt(const OpDesc& d, Readiness& wait) {
+  wait = Readiness{d.fd, EPOLLIN};
+  switch (d.kind) {
+    case OpKind::read: {
+      iovec iov{d.buffer.data, d.buffer.len};
+      return nowait_rw(false, d.fd, &iov, 1, offset_of(d.buffer.offset), wait);
+    }
+    case OpKind::readv:
+      return nowait_rw(false, d.fd, d.vector.iov, static_cast<int>(d.vector.count), offset_of(d.vector.offset), wait);
+    case OpKind::write: {
       wait.events = EPOLLOUT;
-      return nowait_rw(true, s.fd, static_cast<const iovec*>(ptr(s.addr)), static_cast<int>(s.len), offset_of(s.off), wait);
-    case IORING_OP_RECV:
-      if (dontwait) wait.fd = -1;
-      return sys(::recv(s.fd, ptr(s.addr), s.len, static_cast<int>(s.msg_flags) | MSG_DONTWAIT));
-    case IORING_OP_SEND:
-      if (dontwait) wait.fd = -1;
+      iovec iov{d.buffer.data, d.buffer.len};
+      return nowait_rw(true, d.fd, &iov, 1, offset_of(d.buffer.offset), wait);
+    }
+    case OpKind::writev:
       wait.events = EPOLLOUT;
-      return sys(::send(s.fd, ptr(s.addr), s.len, static_cast<int>(s.msg_flags) | MSG_DONTWAIT));
-    case IORING_OP_RECVMSG:
-      if (dontwait) wait.fd = -1;
-      return sys(::recvmsg(s.fd, static_cast<msghdr*>(ptr(s.addr)), static_cast<int>(s.msg_flags) | MSG_DONTWAIT));
-    case IORING_OP_SENDMSG:
-      if (dontwait) wait.fd = -1;
+      return nowait_rw(true, d.fd, d.vector.iov, static_cast<int>(d.vector.count), offset_of(d.vector.offset), wait);
+    case OpKind::recv:
+      if (d.buffer.flags & MSG_DONTWAIT) wait.fd = Readiness::kDontWait;
+      return sys(::recv(d.fd, d.buffer.data, d.buffer.len, d.buffer.flags | MSG_DONTWAIT));
+    case OpKind::send:
+      if (d.buffer.flags & MSG_DONTWAIT) wait.fd = Readiness::kDontWait;
       wait.events = EPOLLOUT;
-      return sys(::sendmsg(s.fd, static_cast<const msghdr*>(ptr(s.addr)), static_cast<int>(s.msg_flags) | MSG_DONTWAIT));
-    case IORING_OP_ACCEPT: {
+      return sys(::send(d.fd, d.buffer.data, d.buffer.len, d.buffer.flags | MSG_DONTWAIT));
+    case OpKind::recvmsg:
+      if (d.message.flags & MSG_DONTWAIT) wait.fd = Readiness::kDontWait;
+      return sys(::recvmsg(d.fd, d.message.msg, d.message.flags | MSG_DONTWAIT));
+    case OpKind::sendmsg:
+      if (d.message.flags & MSG_DONTWAIT) wait.fd = Readiness::kDontWait;
+      wait.events = EPOLLOUT;
+      return sys(::sendmsg(d.fd, d.message.msg, d.message.flags | MSG_DONTWAIT));
+    case OpKind::accept: {
       int on = 1;  // accept4 has no per-call non-blocking flag
-      if (::ioctl(s.fd, FIONBIO, &on) != 0) return -errno;
-      return sys(::accept4(s.fd, static_cast<sockaddr*>(ptr(s.addr)), static_cast<socklen_t*>(ptr(s.off)),
-                           static_cast<int>(s.accept_flags)));
+      if (::ioctl(d.fd, FIONBIO, &on) != 0) return -errno;
+      return sys(::accept4(d.fd, d.accept.addr, d.accept.addr_len, d.accept.flags));
     }
-    case IORING_OP_POLL_ADD: {
+    case OpKind::poll: {
       // poll(2) skips a negative fd (and -1 would read as "do not wait" here); io_uring says EBADF.
-      if (s.fd < 0) return -EBADF;
-      pollfd p{s.fd, static_cast<short>(s.poll32_events), 0};
-      wait.events = s.poll32_events;
+      if (d.fd < 0) return -EBADF;
+      pollfd p{d.fd, static_cast<short>(d.value), 0};
+      wait.events = d.value;
       const int r = ::poll(&p, 1, 0);
       if (r < 0) return -errno;
       if (p.revents & POLLNVAL) return -EBADF;
       return r > 0 ? p.revents : -EAGAIN;
     }
-    case IORING_OP_SPLICE:
-    case IORING_OP_TEE: {
-      loff_t in = static_cast<loff_t>(s.splice_off_in), out = static_cast<loff_t>(s.off);
-      const bool tee = s.opcode == IORING_OP_TEE;
-      const long r = tee ? ::tee(s.splice_fd_in, s.fd, s.len, s.splice_flags | SPLICE_F_NONBLOCK)
-                         : ::splice(s.splice_fd_in, s.splice_off_in == ~std::uint64_t{0} ? nullptr : &in, s.fd,
-                                    s.off == ~std::uint64_t{0} ? nullptr : &out, s.len,
-                                    s.splice_flags | SPLICE_F_NONBLOCK);
-      if (r >= 0 || errno != EAGAIN) return sys(r);
+    case OpKind::splice:
+    case OpKind::tee: {
+      OpDesc nonblocking = d;
+      nonblocking.splice.flags |= SPLICE_F_NONBLOCK;
+      const int r = blocking_syscall(nonblocking);
+      if (r != -EAGAIN) return r;
       // Which side is not ready? Wait for that one; if both look ready, a file side blocks.
-      pollfd p[2] = {{s.splice_fd_in, POLLIN, 0}, {s.fd, POLLOUT, 0}};
+      pollfd p[2] = {{d.splice.fd_in, POLLIN, 0}, {d.fd, POLLOUT, 0}};
       ::poll(p, 2, 0);
       if (!(p[0].revents & (POLLIN | POLLHUP | POLLERR))) {
-        wait = Readiness{s.splice_fd_in, EPOLLIN};
+        wait = Readiness{d.splice.fd_in, EPOLLIN};
       } else if (!(p[1].revents & (POLLOUT | POLLERR))) {
-        wait = Readiness{s.fd, EPOLLOUT};
+        wait = Readiness{d.fd, EPOLLOUT};
       } else {
-        wait = Readiness{-2, 0};  // to the pool
+        wait = Readiness{Readiness::kOnPool, 0};
       }
       return -EAGAIN;
     }
@@ -211,105 +235,22 @@ int attempt(const io_uring_sqe& s, Readiness& wait) {
   }
 }
 
-// connect_op: connect has no per-call non-blocking form: make the socket non-blocking for the
-// call, wait for writability on EINPROGRESS, then read the outcome from SO_ERROR.
-Result<int> connect_op(const io_uring_sqe& s, Clock::time_point deadline, sched::Task* self) {
-  const int flags = ::fcntl(s.fd, F_GETFL);
-  if (flags < 0) return fail(std::error_code(errno, std::system_category()));
-  if (!(flags & O_NONBLOCK) && ::fcntl(s.fd, F_SETFL, flags | O_NONBLOCK) != 0) {
-    return fail(std::error_code(errno, std::system_category()));
-  }
-  int r = sys(::connect(s.fd, static_cast<const sockaddr*>(ptr(s.addr)), static_cast<socklen_t>(s.off)));
-  if (!(flags & O_NONBLOCK)) ::fcntl(s.fd, F_SETFL, flags);
-  if (r == 0) return 0;
-  if (r != -EINPROGRESS && r != -EAGAIN) return fail(std::error_code(-r, std::system_category()));
-  int error = 0;
-  switch (await_ready(Readiness{s.fd, EPOLLOUT}, deadline, self, error)) {
-    case Wait::timed_out: return fail(std::errc::timed_out);
-    case Wait::cancelled: return fail(errc::cancelled);
-    case Wait::not_pollable: return fail(std::errc::not_a_socket);
-    case Wait::ready: break;
-  }
-  if (error) return fail(std::error_code(error, std::system_category()));
-  socklen_t len = sizeof error;
-  if (::getsockopt(s.fd, SOL_SOCKET, SO_ERROR, &error, &len) != 0) error = errno;
-  if (error) return fail(std::error_code(error, std::system_category()));
-  return 0;
-}
-
-Result<int> readiness_op(const io_uring_sqe& s, Clock::time_point deadline, sched::Task* self) {
-  for (;;) {
-    Readiness wait;
-    const int r = attempt(s, wait);
-    if (r != -EAGAIN || wait.fd == -1) {
-      if (r >= 0) return r;
-      return fail(std::error_code(-r, std::system_category()));
+void epoll_run(const Submission& sub) {
+  bool broken = false;
+  for (std::size_t i = 0; i < sub.ops.size(); ++i) {
+    const OpDesc& d = sub.descs[i];
+    IoOp& op = sub.ops[i];
+    if (broken) {  // a soft chain stopped: the rest are cancelled, as the kernel cancels them
+      op.res = -ECANCELED;
+      continue;
     }
-    if (wait.fd == -2) return on_pool(s, self);
-    if (self->cancel_requested()) return fail(errc::cancelled);
-    if (deadline != Clock::time_point::max() && Clock::now() >= deadline) return fail(std::errc::timed_out);
-    int error = 0;
-    switch (await_ready(wait, deadline, self, error)) {
-      case Wait::ready: break;
-      case Wait::not_pollable: return on_pool(s, self);  // a regular file whose data is not cached
-      case Wait::timed_out: return fail(std::errc::timed_out);
-      case Wait::cancelled: return fail(errc::cancelled);
+    if (op.task->cancel_requested()) {
+      op.cancel_sent = true;
+      op.res = -ECANCELED;
+    } else {
+      op.res = execute(d, op, i + 1 == sub.ops.size() ? sub.deadline : kNoDeadline);
     }
-    if (error) return fail(std::error_code(error, std::system_category()));
-  }
-}
-
-}  // namespace
-
-bool pool_submit(EpollBackend& ep, IoOp& op, PoolJob& job, const io_uring_sqe& sqe) {
-  sched::Scheduler* sch = sched::Scheduler::current();  // the calling fiber's: valid while it waits
-  if (!sch) return false;
-  op.pending.store(1, std::memory_order_relaxed);
-  job.op = &op;
-  job.sqe = &sqe;
-  ep.count_pool_op();
-  sch->blocking_pool().submit(job);
-  return true;
-}
-
-void PoolJob::run() noexcept {
-  op->res = run_blocking(*sqe);
-  release_refs(*op, 1);  // the last touch: the fiber may return at once
-}
-
-int epoll_attempt(const io_uring_sqe& sqe, int& wait_fd, std::uint32_t& wait_events) {
-  Readiness r;
-  const int res = attempt(sqe, r);
-  wait_fd = r.fd;
-  wait_events = r.events;
-  return res;
-}
-
-Result<int> epoll_execute(const io_uring_sqe& s, Clock::time_point deadline, sched::Task* self) {
-  switch (s.opcode) {
-    case IORING_OP_NOP: return 0;
-    case IORING_OP_SOCKET: {
-      const int fd = ::socket(s.fd, static_cast<int>(s.off), static_cast<int>(s.len));
-      if (fd < 0) return fail(std::error_code(errno, std::system_category()));
-      return fd;
-    }
-    case IORING_OP_SHUTDOWN:
-      if (::shutdown(s.fd, static_cast<int>(s.len)) != 0) return fail(std::error_code(errno, std::system_category()));
-      return 0;
-    case IORING_OP_CLOSE:  // its waiters were ended already (io::close, cancel_fd_everywhere)
-      if (::close(s.fd) != 0) return fail(std::error_code(errno, std::system_category()));
-      return 0;
-    case IORING_OP_CONNECT: return connect_op(s, deadline, self);
-    case IORING_OP_OPENAT:
-    case IORING_OP_STATX:
-    case IORING_OP_FSYNC:
-    case IORING_OP_FALLOCATE:
-    case IORING_OP_RENAMEAT:
-    case IORING_OP_UNLINKAT:
-    case IORING_OP_MKDIRAT:
-    case IORING_OP_SYMLINKAT:
-    case IORING_OP_LINKAT: return on_pool(s, self);
-    default: return readiness_op(s, deadline, self);
+    broken = sub.mode == LinkMode::soft && (op.res < 0 || static_cast<unsigned>(op.res) < asked_len(d));
   }
 }
 

@@ -1,42 +1,40 @@
 // io_branch.cpp: an IO operation as a select branch (weft/io/select.hpp), on the op protocol of
 // io_op.hpp. The op's last reference claims the select (settle_select) instead of waking its task,
 // so "the branch completed" and "the op's final completion arrived" are the same moment, and
-// settled() is the op's `done`.
+// settled() is the op's `done`. Arming goes through the dispatch point like every operation: on
+// io_uring the branch's Submission is submitted as any other (it may wait for room under the cap);
+// on epoll the branch waits for readiness (or runs on the pool) and the operation runs when its
+// handler is called (select.hpp says why).
 #include <weft/io/select.hpp>
 
-#include "epoll_backend.hpp"
-#include "op_desc.hpp"
+#include "dispatch.hpp"
+#include "errno_result.hpp"
 #include "op_wait.hpp"
-#include "uring_backend.hpp"
 
-
-#include <algorithm>
 #include <cerrno>
-#include <cstddef>
-#include <iterator>
-#include <new>
 
 namespace weft::io::detail {
 
 struct IoBranchOp {
-  Op desc;
+  OpDesc desc;
   IoOp op;
-  PoolJob job;                 // epoll: an operation on the blocking pool
+  SelectHook hook;
+  Submission sub;
   bool armed = false;
   bool readiness_only = false;  // epoll: the fd became ready; the operation itself has not run
-  std::error_code early;       // failed before it could start (outside a fiber, no backend)
-  Deferred deferred;           // io_uring: waiting for room under the ring's in-flight cap
-  // The SQE both backends run. Raw storage: io_uring_sqe ends in a flexible array member, which
-  // ISO C++ does not allow as a member of another struct.
-  alignas(io_uring_sqe) std::byte sqe_bytes[sizeof(io_uring_sqe)]{};
-  io_uring_sqe& sqe() noexcept { return *std::launder(reinterpret_cast<io_uring_sqe*>(sqe_bytes)); }
+  std::error_code early;        // failed before it could start (outside a fiber, no backend)
+  // Each backend's wait state; one of them is in use while armed.
+  UringUnit unit;
+  EpollWaiter waiter;
+  PoolJob job;
 };
 
 void IoBranchOpDeleter::operator()(IoBranchOp* p) const noexcept { delete p; }
 
 IoBranchOpPtr io_branch_make(const Op& op) {
   IoBranchOpPtr p(new IoBranchOp);
-  p->desc = op;
+  p->desc = to_desc(op);
+  p->sub = Submission{.descs = std::span(&p->desc, 1), .ops = std::span(&p->op, 1)};
   return p;
 }
 
@@ -50,17 +48,15 @@ void complete_now(IoBranchOp& b, int res) {
 }
 
 void arm_epoll(IoBranchOp& b, EpollBackend& ep) {
-  if (b.desc.kind == Op::Kind::nop) return complete_now(b, 0);
-  int wait_fd = -2;  // fsync: the pool
-  std::uint32_t events = 0;
-  const int r = b.desc.kind == Op::Kind::fsync ? -EAGAIN : epoll_attempt(b.sqe(), wait_fd, events);
-  if (r != -EAGAIN || wait_fd == -1) return complete_now(b, r);
+  if (b.desc.kind == OpKind::nop) return complete_now(b, 0);
+  Readiness wait{Readiness::kOnPool, 0};  // fsync: the pool
+  const int r = b.desc.kind == OpKind::fsync ? -EAGAIN : epoll_attempt(b.desc, wait);
+  if (r != -EAGAIN || wait.fd == Readiness::kDontWait) return complete_now(b, r);
   b.op.backend = &ep;
-  if (wait_fd >= 0) {
-    b.op.fd = wait_fd;
-    b.op.events = events;
+  if (wait.fd >= 0) {
+    b.waiter = EpollWaiter{.op = &b.op, .fd = wait.fd, .events = wait.events};
     b.op.pending.store(1, std::memory_order_relaxed);
-    const int rc = ep.add_waiter(b.op);
+    const int rc = ep.add_waiter(b.waiter);
     if (rc == 0) {
       b.readiness_only = true;
       return;
@@ -69,7 +65,7 @@ void arm_epoll(IoBranchOp& b, EpollBackend& ep) {
     if (rc != -EPERM) return complete_now(b, rc);
   }
   // What epoll cannot wait for: the blocking pool runs it and its end claims the select.
-  if (!pool_submit(ep, b.op, b.job, b.sqe())) complete_now(b, -EOPNOTSUPP);
+  if (!pool_submit(ep, b.op, b.job, b.desc)) complete_now(b, -EOPNOTSUPP);
 }
 
 }  // namespace
@@ -80,38 +76,27 @@ void io_branch_arm(IoBranchOp& b, sched::SelectState& sel, std::uint32_t index) 
   b.early = {};
   b.op.res = 0;
   b.op.timed_out = b.op.cancel_sent = false;
+  b.op.backend_state = nullptr;
   b.op.done.store(false, std::memory_order_relaxed);
-  b.op.select = &sel;
-  b.op.select_index = index;
-  b.op.select_waker = sel.waker().clone();
-  sched::Task* self = sched::current_task();
-  b.op.task = self;
-  std::fill(std::begin(b.sqe_bytes), std::end(b.sqe_bytes), std::byte{0});
-  prep_op(&b.sqe(), b.desc);
-  if (!self) {
+  b.hook.state = &sel;
+  b.hook.index = index;
+  b.hook.waker = sel.waker().clone();
+  b.op.select = &b.hook;
+  b.op.task = sched::current_task();
+  if (!b.op.task) {
     b.early = make_error_code(errc::not_in_fiber);
     return complete_now(b, 0);
   }
-  if (UringBackend* ring = current_uring()) {
-    b.op.backend = ring;
-    b.op.pending.store(1, std::memory_order_relaxed);
-    io_uring_sqe_set_data64(&b.sqe(), reinterpret_cast<std::uint64_t>(&b.op) | UringBackend::kTagMain);
-    if (!ring->has_room(1)) {
-      b.deferred = Deferred{.ops = std::span(&b.op, 1), .sqes = &b.sqe(), .slots = 1};
-      return ring->defer(b.deferred);  // disarming takes it out of the queue
-    }
-    ring->reserve(1);
-    *ring->sqe() = b.sqe();
-    ring->note_queued(1);
-    return;
+  const bool armed = on_backend([&](UringBackend& ring) { (void)ring.submit(b.sub, b.unit); },
+                                [&](EpollBackend& ep) { arm_epoll(b, ep); });
+  if (!armed) {
+    b.early = std::make_error_code(std::errc::function_not_supported);
+    complete_now(b, 0);
   }
-  if (EpollBackend* ep = current_epoll()) return arm_epoll(b, *ep);
-  b.early = std::make_error_code(std::errc::function_not_supported);
-  complete_now(b, 0);
 }
 
 void io_branch_disarm(IoBranchOp& b) noexcept {
-  if (b.armed) (void)request_cancel(b.op);  // no-op once it completed
+  if (b.armed) (void)request_cancel(b.op);  // no-op once it completed; takes a queued one out
 }
 
 bool io_branch_settled(const IoBranchOp& b) noexcept {
@@ -122,12 +107,10 @@ Result<std::size_t> io_branch_result(IoBranchOp& b, bool run) {
   if (b.early) return fail(b.early);
   if (!b.armed) return fail(errc::cancelled);
   if (b.readiness_only) {
-    if (b.op.res == -EBADF) return fail(std::error_code(EBADF, std::system_category()));  // closed
+    if (b.op.res == -EBADF) return fail(errno_error(EBADF));  // closed
     if (b.op.res < 0 || !run) return fail(errc::cancelled);  // withdrawn: nothing consumed
     // Ready: run the operation now (it may wait again if another reader took the data).
-    sched::Task* self = sched::current_task();
-    if (!self) return fail(errc::not_in_fiber);
-    auto r = epoll_execute(b.sqe(), std::chrono::steady_clock::time_point::max(), self);
+    auto r = run_op(b.desc);
     if (!r) return fail(r.error());
     return static_cast<std::size_t>(*r);
   }

@@ -1,4 +1,10 @@
+// uring_backend.cpp: the io_uring backend (protocol in uring_backend.hpp).
 #include "uring_backend.hpp"
+
+#include "op_wait.hpp"
+#include "uring_prep.hpp"
+
+#include <weft/sched/timespec.hpp>
 
 #include <algorithm>
 #include <cerrno>
@@ -9,26 +15,6 @@
 
 namespace weft::io {
 namespace {
-
-__kernel_timespec to_timespec(std::chrono::nanoseconds ns) {
-  if (ns < ns.zero()) ns = ns.zero();
-  return __kernel_timespec{static_cast<long long>(ns.count() / 1'000'000'000),
-                           static_cast<long long>(ns.count() % 1'000'000'000)};
-}
-
-// names_fd: whether `s` runs on `fd` (its file, or splice's and tee's input); socket()'s fd field
-// is its domain, and nop and timeouts have no file.
-bool names_fd(const io_uring_sqe& s, int fd) {
-  switch (s.opcode) {
-    case IORING_OP_SOCKET:
-    case IORING_OP_NOP:
-    case IORING_OP_TIMEOUT:
-    case IORING_OP_LINK_TIMEOUT: return false;
-    case IORING_OP_SPLICE:
-    case IORING_OP_TEE: return s.fd == fd || s.splice_fd_in == fd;
-    default: return s.fd == fd;
-  }
-}
 
 // msg_ring_works: whether this kernel runs IORING_OP_MSG_RING (5.18+; a ring restricted with
 // IORING_REGISTER_RESTRICTIONS refuses it): one message from `ring` to itself, on the fresh ring
@@ -94,65 +80,107 @@ void UringBackend::reserve(unsigned n) {
   while (io_uring_sq_space_left(&ring_) < n) enter(false, nullptr);
 }
 
-void UringBackend::defer(Deferred& d) noexcept {
-  for (IoOp& op : d.ops) op.deferred = &d;
-  d.next = nullptr;
-  (deferred_tail_ ? deferred_tail_->next : deferred_head_) = &d;
-  deferred_tail_ = &d;
-  bump(waited_, d.ops.size());
+bool UringBackend::submit(const Submission& sub, UringUnit& unit) {
+  unit.sub = &sub;
+  unit.next = nullptr;
+  for (IoOp& op : sub.ops) {
+    op.backend = this;
+    op.pending.store(1, std::memory_order_relaxed);  // its SQE
+  }
+  if (sub.timed()) {
+    sub.ops.back().pending.store(2, std::memory_order_relaxed);  // and the linked timeout
+    unit.deadline = sched::timespec_at<__kernel_timespec>(sub.deadline);
+  }
+  if (has_room(static_cast<unsigned>(sub.ops.size()) + sub.timed())) {
+    write_sqes(unit);
+    return false;
+  }
+  for (IoOp& op : sub.ops) op.backend_state = &unit;  // a cancel finds the unit through its op
+  (deferred_tail_ ? deferred_tail_->next : deferred_head_) = &unit;
+  deferred_tail_ = &unit;
+  bump(waited_, sub.ops.size());
+  return true;
+}
+
+void UringBackend::run(const Submission& sub) {
+  UringUnit unit;
+  const bool deferred = submit(sub, unit);
+  // The linked timeout only starts once the SQEs reach the kernel: while the unit waits for room
+  // the fiber keeps the deadline (when it passes first, the cancel takes the unit out of the queue).
+  wait_for_completion(sub.ops, sub.ops.front().task, deferred ? sub.deadline : kNoDeadline);
+}
+
+void UringBackend::write_sqes(UringUnit& unit) {
+  const Submission& sub = *unit.sub;
+  const std::size_t n = sub.ops.size();
+  const unsigned slots = static_cast<unsigned>(n) + sub.timed();
+  const std::uint8_t link = sub.mode == LinkMode::hard ? IOSQE_IO_HARDLINK : IOSQE_IO_LINK;
+  reserve(slots);  // all at once: a chain, or an op and its timeout, must not be split by a submit
+  for (std::size_t i = 0; i < n; ++i) {
+    io_uring_sqe* s = io_uring_get_sqe(&ring_);
+    prep_sqe(s, sub.descs[i]);
+    io_uring_sqe_set_data64(s, reinterpret_cast<std::uint64_t>(&sub.ops[i]) | kTagMain);
+    if (i + 1 < n || sub.timed()) s->flags |= link;
+  }
+  if (sub.timed()) {
+    io_uring_sqe* t = io_uring_get_sqe(&ring_);
+    io_uring_prep_link_timeout(t, &unit.deadline, IORING_TIMEOUT_ABS);  // steady_clock = CLOCK_MONOTONIC
+    io_uring_sqe_set_data64(t, reinterpret_cast<std::uint64_t>(&sub.ops.back()) | kTagTimeout);
+  }
+  add_in_flight(slots);
 }
 
 void UringBackend::admit_deferred() {
   if (admitting_) return;
   admitting_ = true;
-  while (Deferred* d = deferred_head_) {
-    if (in_flight() + d->slots > max_in_flight_ && in_flight() != 0) break;
-    deferred_head_ = d->next;
+  while (UringUnit* u = deferred_head_) {
+    const unsigned slots = static_cast<unsigned>(u->sub->ops.size()) + u->sub->timed();
+    if (in_flight() + slots > max_in_flight_ && in_flight() != 0) break;
+    deferred_head_ = u->next;
     if (!deferred_head_) deferred_tail_ = nullptr;
-    for (IoOp& op : d->ops) op.deferred = nullptr;  // from now on a cancel is an ASYNC_CANCEL
-    reserve(d->slots);  // all at once: a chain must not be split by a submit
-    for (unsigned i = 0; i < d->slots; ++i) *sqe() = d->sqes[i];
-    note_queued(d->slots);
+    for (IoOp& op : u->sub->ops) op.backend_state = nullptr;  // from now on a cancel is an ASYNC_CANCEL
+    write_sqes(*u);
   }
   admitting_ = false;
 }
 
-void UringBackend::cancel_deferred(Deferred& d, int closed_fd) noexcept {
-  Deferred** p = &deferred_head_;
-  Deferred* prev = nullptr;
-  while (*p != &d) {
+void UringBackend::cancel_deferred(UringUnit& unit, int closed_fd) noexcept {
+  UringUnit** p = &deferred_head_;
+  UringUnit* prev = nullptr;
+  while (*p != &unit) {
     prev = *p;
     p = &(*p)->next;
   }
-  *p = d.next;
-  if (deferred_tail_ == &d) deferred_tail_ = prev;
+  *p = unit.next;
+  if (deferred_tail_ == &unit) deferred_tail_ = prev;
   // Each op drops the references of its SQEs that will now never exist. The unit lives on the
   // fiber's stack, and a close holds no reference of its own (a cancel request does): the fiber
-  // may leave once the last op is released, so the unit is read into locals first and that
+  // may leave once the last op is released, so the submission is read into locals first and that
   // release is the last touch.
-  const std::span<IoOp> ops = d.ops;
-  const io_uring_sqe* const sqes = d.sqes;
-  const IoOp* const timed = d.timed;
+  const Submission& sub = *unit.sub;
+  const std::span<const OpDesc> descs = sub.descs;
+  const std::span<IoOp> ops = sub.ops;
+  const bool timed = sub.timed();
   for (std::size_t i = 0; i < ops.size(); ++i) {
     IoOp& op = ops[i];
-    op.deferred = nullptr;
-    op.res = closed_fd >= 0 && names_fd(sqes[i], closed_fd) ? -EBADF : -ECANCELED;
-    release_refs(op, &op == timed ? 2 : 1);
+    op.backend_state = nullptr;
+    op.res = names_fd(descs[i], closed_fd) ? -EBADF : -ECANCELED;
+    release_refs(op, timed && i + 1 == ops.size() ? 2 : 1);
   }
 }
 
 void UringBackend::close_local(int fd) {
-  for (Deferred* d = deferred_head_; d;) {
-    Deferred* next = d->next;  // read first: a completed unit may be gone at once
-    const std::span<const io_uring_sqe> sqes(d->sqes, d->ops.size());
-    if (std::any_of(sqes.begin(), sqes.end(), [fd](const io_uring_sqe& s) { return names_fd(s, fd); })) {
-      cancel_deferred(*d, fd);
+  for (UringUnit* u = deferred_head_; u;) {
+    UringUnit* next = u->next;  // read first: a completed unit may be gone at once
+    const std::span<const OpDesc> descs = u->sub->descs;
+    if (std::any_of(descs.begin(), descs.end(), [fd](const OpDesc& d) { return names_fd(d, fd); })) {
+      cancel_deferred(*u, fd);
     }
-    d = next;
+    u = next;
   }
   if (in_flight() == 0) return;
   reserve(1);
-  io_uring_sqe* s = sqe();
+  io_uring_sqe* s = io_uring_get_sqe(&ring_);
   io_uring_prep_cancel_fd(s, fd, IORING_ASYNC_CANCEL_ALL);
   io_uring_sqe_set_data64(s, kCloseCancel);
   s->flags |= IOSQE_CQE_SKIP_SUCCESS;  // its result does not matter (ENOENT: nothing was left)
@@ -166,20 +194,20 @@ void UringBackend::submit_now() {
 }
 
 void UringBackend::cancel_local(IoOp& op) {
-  if (op.deferred) {  // still waiting for room: it never reaches the kernel
-    cancel_deferred(*op.deferred);
+  if (op.backend_state) {  // still waiting for room: it never reaches the kernel
+    cancel_deferred(*static_cast<UringUnit*>(op.backend_state));
     return release_refs(op, 1);  // the cancel request's reference
   }
   reserve(1);
-  io_uring_sqe* s = sqe();
+  io_uring_sqe* s = io_uring_get_sqe(&ring_);
   io_uring_prep_cancel64(s, reinterpret_cast<std::uint64_t>(&op) | kTagMain, 0);
   io_uring_sqe_set_data64(s, reinterpret_cast<std::uint64_t>(&op) | kTagCancel);
-  note_queued(1);
+  add_in_flight(1);
 }
 
 void UringBackend::arm_wake_read() {
   reserve(1);
-  io_uring_sqe* s = sqe();
+  io_uring_sqe* s = io_uring_get_sqe(&ring_);
   io_uring_prep_read(s, wake_.fd(), &wake_buf_, sizeof wake_buf_, 0);
   io_uring_sqe_set_data64(s, kWakeRead);
   wake_armed_ = true;
@@ -254,7 +282,7 @@ void UringBackend::park(std::chrono::steady_clock::time_point deadline) {
   if (deadline == std::chrono::steady_clock::time_point::max()) {
     enter(true, nullptr);
   } else {
-    const __kernel_timespec ts = to_timespec(deadline - std::chrono::steady_clock::now());
+    const auto ts = sched::timespec_until<__kernel_timespec>(deadline);
     enter(true, &ts);
   }
 }

@@ -1,5 +1,12 @@
 // uring_backend.hpp: UringBackend, the ring of one worker, the io_uring backend of the op protocol
-// (io_op.hpp).
+// (io_op.hpp), and UringUnit, its wait state for one submission.
+//
+// Submitting (submit(), the one place SQEs of operations are written): each operation's SQE is its
+// description translated (uring_prep.hpp), tagged with its op; a chain's SQEs are linked (hard or
+// soft) and reserved together, since a submit in between would split the chain; a deadline adds a
+// linked IORING_OP_LINK_TIMEOUT with an absolute CLOCK_MONOTONIC time, read by the kernel from the
+// UringUnit, which lives with the ops until their final completion. The SQEs are only queued: the
+// owner submits everything its fibers queued during a tick with one io_uring_enter (poll()/park()).
 //
 // How the protocol maps onto the ring: every SQE that names an op (the op itself, its linked
 // timeout, a cancel aimed at it) adds one to op.pending before it is queued, and its CQE releases
@@ -20,11 +27,12 @@
 //
 // The in-flight cap. in_flight() counts op SQEs queued or in flight; an op (or chain) whose SQEs
 // would take it over max_in_flight_, or that finds others already waiting, is not put in the ring:
-// its SQEs are written into images in a Deferred on the fiber's stack, queued FIFO, and the fiber
-// waits for its final completion as usual. Each op keeps the references its SQEs will hold, so the
-// protocol does not change: after every reap the owner moves the queue's head into the ring while
-// it fits (admit_deferred), and a cancel of a deferred op (cancel_local) unlinks its whole unit and
-// completes every op of it with -ECANCELED. Cancels themselves never wait (they free room), so the
+// its UringUnit joins a FIFO queue (the descriptions stay with it; its SQEs are written when it is
+// admitted), and the fiber waits for its final completion as usual, keeping the deadline itself
+// meanwhile (the linked timeout only starts in the kernel). Each op keeps the references its SQEs
+// will hold, so the protocol does not change: after every reap the owner moves the queue's head
+// into the ring while it fits (admit_deferred), and a cancel of a deferred op (cancel_local) unlinks
+// its whole unit and completes every op of it with -ECANCELED. Cancels themselves never wait (they free room), so the
 // cap may be passed by the cancels in flight. The owner thread alone touches the queue.
 //
 // Closing an fd (io_op.hpp, "Closing an fd"): close_local completes the queued units with an op
@@ -37,7 +45,8 @@
 // an older kernel fails the cancel with EINVAL and the ops wait as before (for their deadline).
 #pragma once
 
-#include "io_op.hpp"
+#include "io_backend.hpp"
+#include "submission.hpp"
 
 #include <weft/io/uring_driver.hpp>
 #include <weft/sched/event_source.hpp>
@@ -46,36 +55,17 @@
 
 #include <atomic>
 #include <chrono>
-#include <cstddef>
 #include <cstdint>
-#include <cstring>
-#include <new>
-#include <span>
 
 namespace weft::io {
 
-// Deferred: operations waiting for room under the in-flight cap, with their SQEs written out
-// (user_data, link flags and linked timeout included). On the waiting fiber's stack; see above.
-struct Deferred {
-  std::span<IoOp> ops;
-  const io_uring_sqe* sqes = nullptr;  // `slots` of them: sqes[i] is ops[i]'s, a linked timeout last
-  unsigned slots = 0;
-  IoOp* timed = nullptr;               // the op whose linked timeout is among the SQEs, if any
-  Deferred* next = nullptr;
-};
-
-// SqeImages: storage for N SQEs outside the ring. Raw bytes: io_uring_sqe ends in a flexible array
-// member, which ISO C++ does not allow as an array element or member.
-template <unsigned N>
-struct SqeImages {
-  alignas(io_uring_sqe) std::byte bytes[N * sizeof(io_uring_sqe)];
-  unsigned used = 0;
-  io_uring_sqe* next() noexcept {
-    auto* s = std::launder(reinterpret_cast<io_uring_sqe*>(bytes + used++ * sizeof(io_uring_sqe)));
-    std::memset(static_cast<void*>(s), 0, sizeof *s);
-    return s;
-  }
-  const io_uring_sqe* data() const noexcept { return std::launder(reinterpret_cast<const io_uring_sqe*>(bytes)); }
+// UringUnit: io_uring's wait state for one submission: what the kernel reads besides the SQEs (the
+// linked timeout's time) and the unit's place in the queue for room. Lives with the submission
+// (the fiber's stack, a select branch) until every op's final completion. Owner thread only.
+struct UringUnit {
+  const Submission* sub = nullptr;
+  __kernel_timespec deadline{};
+  UringUnit* next = nullptr;  // in the queue for room
 };
 
 class UringBackend final : public IoBackend {
@@ -94,18 +84,12 @@ class UringBackend final : public IoBackend {
   void unpark() noexcept override;
   void poll() override;
 
-  // owner: `n` free SQEs, submitting queued ones first when the SQ is short.
-  void reserve(unsigned n);
-  io_uring_sqe* sqe() noexcept { return io_uring_get_sqe(&ring_); }
-  // owner: counts SQEs the op layer queued (they complete as CQEs that reap() counts back).
-  void note_queued(unsigned n) noexcept { add_in_flight(n); }
-  // owner: whether `n` more op SQEs may go into the ring now: under the cap with nobody waiting
-  // ahead (else defer them). A unit bigger than the cap fits an empty ring.
-  bool has_room(unsigned n) const noexcept {
-    return !deferred_head_ && (in_flight() + n <= max_in_flight_ || in_flight() == 0);
-  }
-  // owner: queues `d` (its ops' references already counted) until room frees; see above.
-  void defer(Deferred& d) noexcept;
+  // submit: owner; queues the SQEs of `sub` (each op's references counted first), or, when the
+  // ring is at its cap or others wait ahead, queues `unit` for room (see above). Returns whether it
+  // was queued for room: the fiber then keeps the deadline itself until the ops reach the kernel.
+  bool submit(const Submission& sub, UringUnit& unit);
+  // run: submits `sub` and waits for the final completion of every op (op_wait.hpp).
+  void run(const Submission& sub);
 
   // stats: the counters; any thread (relaxed loads of owner-written counters).
   UringStats stats() const noexcept;
@@ -121,6 +105,15 @@ class UringBackend final : public IoBackend {
   void close_local(int fd) override;
 
  private:
+  // reserve: `n` free SQEs, submitting queued ones first when the SQ is short.
+  void reserve(unsigned n);
+  // has_room: whether `n` more op SQEs may go into the ring now: under the cap with nobody waiting
+  // ahead. A unit bigger than the cap fits an empty ring.
+  bool has_room(unsigned n) const noexcept {
+    return !deferred_head_ && (in_flight() + n <= max_in_flight_ || in_flight() == 0);
+  }
+  // write_sqes: the unit's SQEs into the ring, reserved together.
+  void write_sqes(UringUnit& unit);
   void enter(bool wait, const __kernel_timespec* timeout);
   void reap();
   void arm_wake_read();
@@ -128,7 +121,7 @@ class UringBackend final : public IoBackend {
   void admit_deferred();
   // cancel_deferred: takes a waiting unit out of the queue and completes its ops: those naming
   // `closed_fd` with -EBADF (closing it ended them), the others with -ECANCELED.
-  void cancel_deferred(Deferred& d, int closed_fd = -1) noexcept;
+  void cancel_deferred(UringUnit& unit, int closed_fd = -1) noexcept;
   // submit_now: submits every queued SQE before returning (reaping when the CQ is full).
   void submit_now();
   // send_wake: owner of this ring: submits a MSG_RING wake-up of `target`. False when it could not
@@ -142,8 +135,8 @@ class UringBackend final : public IoBackend {
   bool wake_armed_ = false;
   bool msg_ring_ = false;  // options.msg_ring_wakeups and the kernel runs MSG_RING (probe)
   std::uint64_t max_in_flight_ = 0;
-  Deferred* deferred_head_ = nullptr;
-  Deferred* deferred_tail_ = nullptr;
+  UringUnit* deferred_head_ = nullptr;
+  UringUnit* deferred_tail_ = nullptr;
   bool admitting_ = false;  // admit_deferred is running (its reserve() may reap and call it again)
   // Written only by the owner thread with bump() (relaxed load+store, no locked instruction), so
   // Runtime::metrics() may read them from another thread.
