@@ -1,8 +1,6 @@
 // uring_backend.cpp: the io_uring backend (protocol in uring_backend.hpp).
 #include "uring_backend.hpp"
 
-#include "op_wait.hpp"
-#include "uring_prep.hpp"
 
 #include <weft/sched/timespec.hpp>
 
@@ -76,58 +74,15 @@ UringBackend::UringBackend(const UringOptions& options) : IoBackend(&kUringKind)
 
 UringBackend::~UringBackend() { io_uring_queue_exit(&ring_); }
 
-void UringBackend::reserve(unsigned n) {
+void UringBackend::make_room(unsigned n) {
   while (io_uring_sq_space_left(&ring_) < n) enter(false, nullptr);
 }
 
-bool UringBackend::submit(const Submission& sub, UringUnit& unit) {
-  unit.sub = &sub;
-  unit.next = nullptr;
-  for (IoOp& op : sub.ops) {
-    op.backend = this;
-    op.pending.store(1, std::memory_order_relaxed);  // its SQE
-  }
-  if (sub.timed()) {
-    sub.ops.back().pending.store(2, std::memory_order_relaxed);  // and the linked timeout
-    unit.deadline = sched::timespec_at<__kernel_timespec>(sub.deadline);
-  }
-  if (has_room(static_cast<unsigned>(sub.ops.size()) + sub.timed())) {
-    write_sqes(unit);
-    return false;
-  }
-  for (IoOp& op : sub.ops) op.backend_state = &unit;  // a cancel finds the unit through its op
+void UringBackend::defer(UringUnit& unit) noexcept {
+  for (IoOp& op : unit.sub->ops) op.backend_state = &unit;  // a cancel finds the unit through its op
   (deferred_tail_ ? deferred_tail_->next : deferred_head_) = &unit;
   deferred_tail_ = &unit;
-  bump(waited_, sub.ops.size());
-  return true;
-}
-
-void UringBackend::run(const Submission& sub) {
-  UringUnit unit;
-  const bool deferred = submit(sub, unit);
-  // The linked timeout only starts once the SQEs reach the kernel: while the unit waits for room
-  // the fiber keeps the deadline (when it passes first, the cancel takes the unit out of the queue).
-  wait_for_completion(sub.ops, sub.ops.front().task, deferred ? sub.deadline : kNoDeadline);
-}
-
-void UringBackend::write_sqes(UringUnit& unit) {
-  const Submission& sub = *unit.sub;
-  const std::size_t n = sub.ops.size();
-  const unsigned slots = static_cast<unsigned>(n) + sub.timed();
-  const std::uint8_t link = sub.mode == LinkMode::hard ? IOSQE_IO_HARDLINK : IOSQE_IO_LINK;
-  reserve(slots);  // all at once: a chain, or an op and its timeout, must not be split by a submit
-  for (std::size_t i = 0; i < n; ++i) {
-    io_uring_sqe* s = io_uring_get_sqe(&ring_);
-    prep_sqe(s, sub.descs[i]);
-    io_uring_sqe_set_data64(s, reinterpret_cast<std::uint64_t>(&sub.ops[i]) | kTagMain);
-    if (i + 1 < n || sub.timed()) s->flags |= link;
-  }
-  if (sub.timed()) {
-    io_uring_sqe* t = io_uring_get_sqe(&ring_);
-    io_uring_prep_link_timeout(t, &unit.deadline, IORING_TIMEOUT_ABS);  // steady_clock = CLOCK_MONOTONIC
-    io_uring_sqe_set_data64(t, reinterpret_cast<std::uint64_t>(&sub.ops.back()) | kTagTimeout);
-  }
-  add_in_flight(slots);
+  bump(waited_, unit.sub->ops.size());
 }
 
 void UringBackend::admit_deferred() {

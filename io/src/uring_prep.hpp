@@ -14,7 +14,7 @@
 namespace weft::io {
 
 // prep_sqe: fills `s` with the operation `d` describes. Not for what runs_inline(d) runs directly.
-inline void prep_sqe(io_uring_sqe* s, const OpDesc& d) noexcept {
+[[gnu::always_inline]] inline void prep_sqe(io_uring_sqe* s, const OpDesc& d) noexcept {
   switch (d.kind) {
     case OpKind::nop: return io_uring_prep_nop(s);
     case OpKind::read: return io_uring_prep_read(s, d.fd, d.buffer.data, d.buffer.len, d.buffer.offset);
