@@ -279,7 +279,7 @@ struct Workload {
   void (*run)();
 };
 // w7_flags: which IORING_SETUP_* set gives fewer syscalls per op and lower latency (the default
-// is the first that the kernel accepts of the same list, see io/src/uring_driver.cpp).
+// is the first that the kernel accepts of the same list, see io/src/uring_backend.cpp).
 void w7_flags() {
   constexpr std::uint64_t kNops = 2'000'000;
   constexpr int kRounds = 100'000;
@@ -354,7 +354,7 @@ void w7_flags() {
 // w8_wake: what a wake-up between two ring-owning threads costs with each mechanism. Two threads
 // take turns: bump `turn`, unpark the other, park until the turn comes back (park() may return
 // early; the loop re-checks). Syscalls per wake: every io_uring_enter of both rings, plus one
-// eventfd write per wake-up sent that way (UringDriver::unpark writes once per call).
+// eventfd write per wake-up sent that way (UringBackend::unpark writes once per call).
 void w8_wake() {
   constexpr int kRounds = 200'000;
   struct Result {

@@ -1,6 +1,8 @@
 #include <weft/io/file.hpp>
 #include <weft/io/ops.hpp>
 
+#include "errno_result.hpp"
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -23,11 +25,11 @@ Result<File> File::open(const char* path, int flags, unsigned mode) {
 Result<std::size_t> File::read(std::span<std::byte> buf) { return io::read(fd_.get(), buf); }
 Result<std::size_t> File::write(std::span<const std::byte> buf) { return io::write(fd_.get(), buf); }
 Result<std::size_t> File::read_at(std::span<std::byte> buf, std::uint64_t offset) {
-  if (stream_) return fail(std::error_code(ESPIPE, std::system_category()));
+  if (stream_) return fail(errno_error(ESPIPE));
   return read_at_unchecked(fd_.get(), buf, offset);
 }
 Result<std::size_t> File::write_at(std::span<const std::byte> buf, std::uint64_t offset) {
-  if (stream_) return fail(std::error_code(ESPIPE, std::system_category()));
+  if (stream_) return fail(errno_error(ESPIPE));
   return write_at_unchecked(fd_.get(), buf, offset);
 }
 

@@ -1,9 +1,12 @@
-// op_wait.hpp: the fiber's half of the op protocol (io_op.hpp), shared by both backends, single
-// operations and linked chains: wait for the final completion of every op, forwarding a cancel
-// when the task is cancelled meanwhile, then turn the result into a weft::Result.
+// op_wait.hpp: the fiber's half of the op reference protocol (io_op.hpp), shared by both backends,
+// single operations, linked chains and select branches: wait for the final completion of every
+// op, forwarding a cancel when the task is cancelled meanwhile, then turn the result into a
+// weft::Result. Thread-safety: the waiting fiber's, except request_cancel (any thread holding the
+// op alive, e.g. a select disarming its branch).
 #pragma once
 
 #include "io_op.hpp"
+#include "submission.hpp"
 
 #include <weft/sched/error.hpp>
 #include <weft/sched/task.hpp>
@@ -13,13 +16,11 @@
 
 namespace weft::io {
 
-using Clock = std::chrono::steady_clock;
-
 // wait_for_completion: returns when every op in `ops` is done (the backend dropped its last
 // reference). `deadline` is for backends without kernel-side timeouts (epoll): when it passes
 // first, every op still pending is marked timed_out and cancelled (io_uring passes max(): its
 // deadlines are linked timeouts).
-void wait_for_completion(std::span<IoOp> ops, sched::Task* self, Clock::time_point deadline = Clock::time_point::max());
+void wait_for_completion(std::span<IoOp> ops, sched::Task* self, Clock::time_point deadline = kNoDeadline);
 
 // request_cancel: asks op's backend to cancel it, holding one more reference for the request; does
 // nothing (false) once the op has no reference left (it completed).

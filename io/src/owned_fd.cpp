@@ -1,6 +1,7 @@
 #include <weft/io/owned_fd.hpp>
 
-#include "io_op.hpp"
+#include "errno_result.hpp"
+#include "io_backend.hpp"
 
 #include <sys/socket.h>
 #include <unistd.h>
@@ -20,7 +21,7 @@ Result<void> OwnedFd::close() noexcept {
   // a child's copy keeps it open, and fibers blocked on such a copy see end of stream. ENOTCONN (a
   // listener, an unconnected socket) is fine.
   if (shutdown_) ::shutdown(f, SHUT_RDWR);
-  if (::close(f) != 0) return fail(std::error_code(errno, std::system_category()));
+  if (::close(f) != 0) return fail(errno_error());
   return {};
 }
 

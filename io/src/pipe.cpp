@@ -1,6 +1,8 @@
 #include <weft/io/ops.hpp>
 #include <weft/io/pipe.hpp>
 
+#include "errno_result.hpp"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -13,7 +15,7 @@ namespace weft::io {
 
 Result<std::pair<Pipe, Pipe>> Pipe::create() {
   int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) return fail(std::error_code(errno, std::system_category()));
+  if (::pipe2(fds, O_CLOEXEC) != 0) return fail(errno_error());
   return std::pair<Pipe, Pipe>{Pipe(fds[0]), Pipe(fds[1])};
 }
 

@@ -1,6 +1,8 @@
 #include <weft/io/ops.hpp>
 #include <weft/io/process.hpp>
 
+#include "errno_result.hpp"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -17,14 +19,13 @@ extern char** environ;
 namespace weft::io {
 namespace {
 
-std::error_code last_error() { return {errno, std::system_category()}; }
 
 int pidfd_open(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
 
 // reap: waitid on the pidfd without blocking; nullopt while the child runs.
 Result<std::optional<ExitStatus>> reap(int pidfd) {
   siginfo_t info{};
-  if (::waitid(P_PIDFD, static_cast<id_t>(pidfd), &info, WEXITED | WNOHANG) != 0) return fail(last_error());
+  if (::waitid(P_PIDFD, static_cast<id_t>(pidfd), &info, WEXITED | WNOHANG) != 0) return fail(errno_error());
   if (info.si_pid == 0) return std::optional<ExitStatus>{};
   ExitStatus st;
   if (info.si_code == CLD_EXITED) {
@@ -104,11 +105,11 @@ Result<Process> Process::spawn(const std::vector<std::string>& argv, const Proce
   }
   pid_t pid = -1;
   const int rc = ::posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), options.env ? envp.data() : environ);
-  if (rc != 0) return fail(std::error_code(rc, std::system_category()));
+  if (rc != 0) return fail(errno_error(rc));
   p.pid_ = pid;
   p.pidfd_ = pidfd_open(pid);
   if (p.pidfd_ < 0) {
-    const auto ec = last_error();
+    const auto ec = errno_error();
     ::kill(pid, SIGKILL);
     ::waitpid(pid, nullptr, 0);
     p.pid_ = -1;
@@ -134,7 +135,7 @@ Result<ExitStatus> Process::wait() {
 
 Result<void> Process::kill(int sig) {
   if (pidfd_ < 0) return fail(std::errc::no_child_process);
-  if (::syscall(SYS_pidfd_send_signal, pidfd_, sig, nullptr, 0) != 0) return fail(last_error());
+  if (::syscall(SYS_pidfd_send_signal, pidfd_, sig, nullptr, 0) != 0) return fail(errno_error());
   return {};
 }
 

@@ -1,6 +1,8 @@
 #include <weft/io/ops.hpp>
 #include <weft/io/tcp.hpp>
 
+#include "errno_result.hpp"
+
 #include <arpa/inet.h>
 #include <netinet/tcp.h>
 #include <unistd.h>
@@ -22,7 +24,7 @@ Result<SocketAddress> sockname(int fd, bool peer) {
   a.len = sizeof a.storage;
   auto* sa = reinterpret_cast<sockaddr*>(&a.storage);
   if ((peer ? ::getpeername(fd, sa, &a.len) : ::getsockname(fd, sa, &a.len)) != 0) {
-    return fail(std::error_code(errno, std::system_category()));
+    return fail(errno_error());
   }
   return a;
 }
@@ -73,7 +75,7 @@ Result<TcpListener> TcpListener::bind(std::string_view ip, std::uint16_t port, i
   auto addr = SocketAddress::parse(ip, port);
   if (!addr) return fail(addr.error());
   const int fd = ::socket(addr->storage.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return fail(std::error_code(errno, std::system_category()));
+  if (fd < 0) return fail(errno_error());
   TcpListener l(fd);
   const int one = 1;
   ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);

@@ -1,6 +1,8 @@
 #include <weft/io/ops.hpp>
 #include <weft/io/udp.hpp>
 
+#include "errno_result.hpp"
+
 #include <unistd.h>
 
 #include <cerrno>
@@ -12,7 +14,7 @@ Result<UdpSocket> UdpSocket::bind(std::string_view ip, std::uint16_t port) {
   auto addr = SocketAddress::parse(ip, port);
   if (!addr) return fail(addr.error());
   const int fd = ::socket(addr->storage.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return fail(std::error_code(errno, std::system_category()));
+  if (fd < 0) return fail(errno_error());
   UdpSocket s(fd);
   if (auto r = io::bind(fd, addr->get(), addr->len); !r) return fail(r.error());
   return s;
@@ -52,7 +54,7 @@ Result<SocketAddress> UdpSocket::local_address() const {
   SocketAddress a;
   a.len = sizeof a.storage;
   if (::getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&a.storage), &a.len) != 0) {
-    return fail(std::error_code(errno, std::system_category()));
+    return fail(errno_error());
   }
   return a;
 }

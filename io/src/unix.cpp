@@ -1,6 +1,8 @@
 #include <weft/io/ops.hpp>
 #include <weft/io/unix.hpp>
 
+#include "errno_result.hpp"
+
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -50,7 +52,7 @@ Result<UnixStream> UnixStream::connect_until(std::string_view path, std::chrono:
 Result<std::pair<UnixStream, UnixStream>> UnixStream::pair() {
   int fds[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
-    return fail(std::error_code(errno, std::system_category()));
+    return fail(errno_error());
   }
   return std::pair<UnixStream, UnixStream>(UnixStream(fds[0]), UnixStream(fds[1]));
 }
@@ -59,7 +61,7 @@ Result<UnixListener> UnixListener::bind(std::string_view path, int backlog) {
   auto addr = unix_address(path);
   if (!addr) return fail(addr.error());
   const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return fail(std::error_code(errno, std::system_category()));
+  if (fd < 0) return fail(errno_error());
   UnixListener l(fd);
   if (auto r = io::bind(fd, addr->get(), addr->len); !r) return fail(r.error());
   if (auto r = io::listen(fd, backlog); !r) return fail(r.error());

@@ -1,7 +1,7 @@
 // write_all.hpp: the one loop behind every write_all (StreamSocket, Pipe, File).
 #pragma once
 
-#include <weft/sched/error.hpp>
+#include "errno_result.hpp"
 
 #include <cerrno>
 #include <cstddef>
@@ -18,7 +18,7 @@ Result<void> write_all(std::span<const std::byte> buf, Write&& write) {
   while (!buf.empty()) {
     auto n = write(buf);
     if (!n) return fail(n.error());
-    if (*n == 0) return fail(std::error_code(EIO, std::system_category()));
+    if (*n == 0) return fail(errno_error(EIO));
     buf = buf.subspan(*n);
   }
   return {};

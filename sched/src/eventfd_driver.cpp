@@ -2,6 +2,7 @@
 // deadline as timeout. io/ replaces it with the ring (or epoll) of the worker.
 #include <weft/sched/driver.hpp>
 #include <weft/sched/event_source.hpp>
+#include <weft/sched/timespec.hpp>
 
 #include <poll.h>
 
@@ -17,10 +18,7 @@ class EventFdDriver final : public Driver {
     if (deadline == std::chrono::steady_clock::time_point::max()) {
       ::ppoll(&p, 1, nullptr, nullptr);
     } else {
-      auto left = deadline - std::chrono::steady_clock::now();
-      if (left < left.zero()) left = left.zero();
-      const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
-      timespec ts{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
+      const auto ts = timespec_until<timespec>(deadline);
       ::ppoll(&p, 1, &ts, nullptr);
     }
     events_.try_consume();

@@ -7,6 +7,7 @@
 // Fibers: the FiberCore state machine described in weft/sched/task.hpp.
 #include <weft/sched/task.hpp>
 #include <weft/sched/waker.hpp>
+#include <weft/sched/timespec.hpp>
 
 #include "timer_heap.hpp"
 #include <weft/sched/waker.hpp>
@@ -68,12 +69,7 @@ bool thread_park_until(std::chrono::steady_clock::time_point deadline, bool time
     std::atomic_thread_fence(std::memory_order_acquire);
     return true;
   }
-  timespec ts{};
-  if (timed) {
-    const auto ns = deadline.time_since_epoch() / std::chrono::nanoseconds(1);
-    ts.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
-    ts.tv_nsec = static_cast<long>(ns % 1'000'000'000);
-  }
+  const auto ts = timed ? timespec_at<timespec>(deadline) : timespec{};
   for (;;) {
     futex_wait(&p->state, ThreadParker::kParked, timed ? &ts : nullptr);
     expected = ThreadParker::kNotified;

@@ -36,7 +36,7 @@
 namespace weft::io {
 namespace detail {
 
-// IoBranchOp: the operation's state while armed (io/src/select_io.cpp). Heap-allocated so the
+// IoBranchOp: the operation's state while armed (io/src/io_branch.cpp). Heap-allocated so the
 // header needs no backend types; a select on IO costs one allocation per branch.
 struct IoBranchOp;
 struct IoBranchOpDeleter {

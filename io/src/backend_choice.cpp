@@ -1,4 +1,4 @@
-// backend_select.cpp: the one place that decides between the io_uring and epoll backends.
+// backend_choice.cpp: the one place that decides between the io_uring and epoll backends.
 #include <weft/io/backend.hpp>
 #include <weft/io/epoll_driver.hpp>
 #include <weft/io/uring_driver.hpp>

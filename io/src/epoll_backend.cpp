@@ -1,5 +1,8 @@
-// epoll_driver.cpp: the worker side of the epoll backend (protocol in epoll_driver.hpp).
-#include "epoll_driver.hpp"
+// epoll_backend.cpp: the worker side of the epoll backend: waiter lists, arming, epoll_wait
+// (protocol in epoll_backend.hpp).
+#include "epoll_backend.hpp"
+
+#include <weft/sched/timespec.hpp>
 
 #include <unistd.h>
 
@@ -12,7 +15,7 @@ constexpr std::uint32_t kAlwaysReported = EPOLLERR | EPOLLHUP;
 
 }  // namespace
 
-EpollDriver::EpollDriver() : IoBackend(&kEpollKind), events_(256) {
+EpollBackend::EpollBackend() : IoBackend(&kEpollKind), events_(256) {
   epfd_ = ::epoll_create1(EPOLL_CLOEXEC);
   if (epfd_ < 0) throw std::system_error(errno, std::system_category(), "weft: epoll_create1");
   epoll_event ev{};
@@ -25,18 +28,18 @@ EpollDriver::EpollDriver() : IoBackend(&kEpollKind), events_(256) {
   }
 }
 
-EpollDriver::~EpollDriver() { ::close(epfd_); }
+EpollBackend::~EpollBackend() { ::close(epfd_); }
 
-EpollDriver::FdState& EpollDriver::state(int fd) {
+EpollBackend::FdState& EpollBackend::state(int fd) {
   if (static_cast<std::size_t>(fd) >= fds_.size()) fds_.resize(static_cast<std::size_t>(fd) + 64);
   return fds_[static_cast<std::size_t>(fd)];
 }
 
-int EpollDriver::arm(int fd, FdState& st) {
+int EpollBackend::arm(int fd, FdState& st) {
   std::uint32_t want = 0;
-  for (IoOp* w = st.head; w; w = w->next) want |= w->events;
+  for (EpollWaiter* w = st.head; w; w = w->next) want |= w->events;
   // Always told to the kernel, even when our last arming had the same events: that registration
-  // may belong to a file closed since (see "fd reuse" in epoll_driver.hpp).
+  // may belong to a file closed since (see "fd reuse" in epoll_backend.hpp).
   epoll_event ev{};
   ev.events = want | EPOLLONESHOT;
   ev.data.fd = fd;
@@ -47,7 +50,7 @@ int EpollDriver::arm(int fd, FdState& st) {
       st.registered = true;
       return 0;
     }
-    // See "fd reuse" in epoll_driver.hpp: our idea of the registration may be stale.
+    // See "fd reuse" in epoll_backend.hpp: our idea of the registration may be stale.
     if (errno == ENOENT && op == EPOLL_CTL_MOD) {
       op = EPOLL_CTL_ADD;
     } else if (errno == EEXIST && op == EPOLL_CTL_ADD) {
@@ -59,51 +62,55 @@ int EpollDriver::arm(int fd, FdState& st) {
   return -errno;
 }
 
-int EpollDriver::add_waiter(IoOp& op) {
-  if (op.fd < 0) return -EBADF;
-  FdState& st = state(op.fd);
-  op.prev = st.tail;
-  op.next = nullptr;
-  (st.tail ? st.tail->next : st.head) = &op;
-  st.tail = &op;
-  op.waiting = true;
+int EpollBackend::add_waiter(EpollWaiter& w) {
+  if (w.fd < 0) return -EBADF;
+  FdState& st = state(w.fd);
+  w.prev = st.tail;
+  w.next = nullptr;
+  (st.tail ? st.tail->next : st.head) = &w;
+  st.tail = &w;
+  w.linked = true;
+  w.op->backend_state = &w;  // a cancel finds the waiter through its op
   add_in_flight(+1);  // before arming: a closer that sees the fd armed sees the waiter
-  if (const int rc = arm(op.fd, st); rc < 0) {
-    unlink(st, op);
+  if (const int rc = arm(w.fd, st); rc < 0) {
+    unlink(st, w);
+    w.op->backend_state = nullptr;
     add_in_flight(-1);
     return rc;
   }
   return 0;
 }
 
-void EpollDriver::unlink(FdState& st, IoOp& op) noexcept {
-  (op.prev ? op.prev->next : st.head) = op.next;
-  (op.next ? op.next->prev : st.tail) = op.prev;
-  op.prev = op.next = nullptr;
-  op.waiting = false;
+void EpollBackend::unlink(FdState& st, EpollWaiter& w) noexcept {
+  (w.prev ? w.prev->next : st.head) = w.next;
+  (w.next ? w.next->prev : st.tail) = w.prev;
+  w.prev = w.next = nullptr;
+  w.linked = false;
 }
 
-void EpollDriver::complete(FdState& st, IoOp& op, int res, int refs) noexcept {
-  unlink(st, op);
+void EpollBackend::complete(FdState& st, EpollWaiter& w, int res, int refs) noexcept {
+  unlink(st, w);
   add_in_flight(-1);
+  IoOp& op = *w.op;
   op.res = res;
-  release_refs(op, refs);  // the last touch: the fiber may return at once
+  release_refs(op, refs);  // the last touch: the fiber may return at once (with the waiter)
 }
 
-void EpollDriver::close_local(int fd) {
+void EpollBackend::close_local(int fd) {
   if (fd < 0 || static_cast<std::size_t>(fd) >= fds_.size()) return;
   FdState& st = fds_[static_cast<std::size_t>(fd)];
   // Returned as is: a retry could hit a recycled fd number.
-  while (IoOp* op = st.head) complete(st, *op, -EBADF, 1);
+  while (EpollWaiter* w = st.head) complete(st, *w, -EBADF, 1);
   st = FdState{};  // the kernel drops the closed file's registration
 }
 
-void EpollDriver::cancel_local(IoOp& op) {
-  if (!op.waiting) return release_refs(op, 1);  // completed already, or on the blocking pool
-  complete(state(op.fd), op, -ECANCELED, 2);  // the waiter list's reference and the request's
+void EpollBackend::cancel_local(IoOp& op) {
+  auto* w = static_cast<EpollWaiter*>(op.backend_state);
+  if (!w || !w->linked) return release_refs(op, 1);  // completed already, or on the blocking pool
+  complete(state(w->fd), *w, -ECANCELED, 2);  // the waiter list's reference and the request's
 }
 
-void EpollDriver::dispatch(int timeout_ms, const timespec* timeout) {
+void EpollBackend::dispatch(int timeout_ms, const timespec* timeout) {
   bump(waits_);
   int n;
   if (timeout && have_pwait2_) {
@@ -128,57 +135,54 @@ void EpollDriver::dispatch(int timeout_ms, const timespec* timeout) {
     }
     if (static_cast<std::size_t>(fd) >= fds_.size()) continue;
     FdState& st = fds_[static_cast<std::size_t>(fd)];
-    for (IoOp* op = st.head; op;) {
-      IoOp* next = op->next;  // read first: a completed op may be gone at once
-      if (revents & (op->events | kAlwaysReported)) {
+    for (EpollWaiter* w = st.head; w;) {
+      EpollWaiter* next = w->next;  // read first: a completed waiter may be gone at once
+      if (revents & (w->events | kAlwaysReported)) {
         bump(readiness_);
-        complete(st, *op, static_cast<int>(revents), 1);
+        complete(st, *w, static_cast<int>(revents), 1);
       }
-      op = next;
+      w = next;
     }
     if (st.head) {
       if (const int rc = arm(fd, st); rc < 0) {
         // Cannot re-arm (the fd went away under its waiters): let them retry and see why.
-        while (IoOp* op = st.head) complete(st, *op, static_cast<int>(EPOLLERR), 1);
+        while (EpollWaiter* w = st.head) complete(st, *w, static_cast<int>(EPOLLERR), 1);
       }
     }
   }
   if (static_cast<std::size_t>(n) == events_.size()) events_.resize(events_.size() * 2);
 }
 
-void EpollDriver::park(std::chrono::steady_clock::time_point deadline) {
+void EpollBackend::park(std::chrono::steady_clock::time_point deadline) {
   // A cancel carried out here may have queued its fiber on this worker: look, but do not sleep.
   if (drain_posted()) return dispatch(0, nullptr);
   if (deadline == std::chrono::steady_clock::time_point::max()) return dispatch(-1, nullptr);
-  auto left = deadline - std::chrono::steady_clock::now();
-  if (left < left.zero()) left = left.zero();
-  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
-  const timespec ts{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
-  const long long ms = (ns + 999'999) / 1'000'000;
+  const auto ts = sched::timespec_until<timespec>(deadline);
+  const long long ms = ts.tv_sec * 1000LL + (ts.tv_nsec + 999'999) / 1'000'000;  // epoll_wait's, rounded up
   dispatch(ms > 0x7fffffff ? 0x7fffffff : static_cast<int>(ms), &ts);
 }
 
-void EpollDriver::unpark() noexcept { wake_.notify(); }
+void EpollBackend::unpark() noexcept { wake_.notify(); }
 
-void EpollDriver::poll() {
+void EpollBackend::poll() {
   drain_posted();
   if (in_flight() > 0) dispatch(0, nullptr);
 }
 
-EpollStats EpollDriver::stats() const noexcept {
+EpollStats EpollBackend::stats() const noexcept {
   return EpollStats{waits_.load(std::memory_order_relaxed), ctls_.load(std::memory_order_relaxed),
                     readiness_.load(std::memory_order_relaxed), pool_ops_.load(std::memory_order_relaxed)};
 }
 
-sched::IoCounters EpollDriver::io_counters() const noexcept {
+sched::IoCounters EpollBackend::io_counters() const noexcept {
   const EpollStats s = stats();
   return sched::IoCounters{.epoll_waits = s.waits, .epoll_ctls = s.ctls, .pool_ops = s.pool_ops};
 }
 
-std::unique_ptr<sched::Driver> make_epoll_driver() { return std::make_unique<EpollDriver>(); }
+std::unique_ptr<sched::Driver> make_epoll_driver() { return std::make_unique<EpollBackend>(); }
 
 EpollStats current_epoll_stats() noexcept {
-  EpollDriver* d = current_epoll();
+  EpollBackend* d = current_epoll();
   return d ? d->stats() : EpollStats{};
 }
 

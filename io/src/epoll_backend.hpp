@@ -1,11 +1,9 @@
-// epoll_driver.hpp: EpollDriver, a worker's epoll instance, the epoll backend of the op protocol
-// (io_op.hpp), and epoll_execute, which runs one operation described by an io_uring SQE.
+// epoll_backend.hpp: EpollBackend, a worker's epoll instance, the epoll backend of the op protocol
+// (io_op.hpp); EpollWaiter, its wait state for one readiness wait; and the epoll translation of an
+// operation's description (op_desc.hpp), which epoll_run.cpp implements: readiness plus the
+// non-blocking syscall, or the blocking syscall on the pool.
 //
-// The SQE is the one description of an operation for both backends: ops.cpp fills it with the same
-// liburing prep helpers, and on epoll it is read back field by field (epoll_ops.cpp) instead of
-// being submitted, so no operation is written twice.
-//
-// Readiness waits (why none is lost): a fiber that got EAGAIN registers an IoOp for (fd, events)
+// Readiness waits (why none is lost): a fiber that got EAGAIN registers an EpollWaiter for (fd, events)
 // on the epoll of the worker it runs on, before that worker next calls epoll_wait (it is that
 // worker's thread). The fd is armed level-triggered with EPOLLONESHOT and the union of its
 // waiters' events, so readiness that exists at arming time or arrives later is reported by the
@@ -19,7 +17,7 @@
 // Closing an fd with waiters: the kernel drops a closed file from every epoll set, with any event
 // not yet collected (e.g. the hangup a shutdown() raised just before), so those waiters would never
 // hear from it again. Every close through weft therefore ends them first (cancel_fd_everywhere, the
-// protocol shared with io_uring, argued in io_op.hpp): each owner holding waiters completes that
+// protocol shared with io_uring, argued in io_backend.hpp): each owner holding waiters completes that
 // fd's waiters with EBADF (close_local), which they return without retrying, before the closer
 // calls close(2). So every waiter evicted belongs to the file being closed, and no operation can
 // run on a recycled fd number.
@@ -35,35 +33,47 @@
 // Thread-safety: everything but unpark() and IoBackend::cancel() runs on the owner thread.
 #pragma once
 
-#include "io_op.hpp"
+#include "io_backend.hpp"
+#include "submission.hpp"
 
 #include <weft/io/epoll_driver.hpp>
-#include <weft/sched/error.hpp>
 #include <weft/sched/blocking_pool.hpp>
 #include <weft/sched/event_source.hpp>
 
-#include <liburing.h>
 #include <sys/epoll.h>
 
-#include <chrono>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <vector>
 
 namespace weft::io {
 
-class EpollDriver final : public IoBackend {
+// EpollWaiter: one readiness wait: `op` waits for `events` on `fd`, in that fd's FIFO list while
+// `linked`. Next to its op on the waiting fiber's stack (or in a select branch); the op's
+// backend_state points at it while it may be linked. Owner thread only.
+struct EpollWaiter {
+  IoOp* op = nullptr;
+  int fd = -1;
+  std::uint32_t events = 0;
+  bool linked = false;
+  EpollWaiter* prev = nullptr;
+  EpollWaiter* next = nullptr;
+};
+
+class EpollBackend final : public IoBackend {
  public:
-  EpollDriver();  // throws std::system_error
-  ~EpollDriver() override;
+  EpollBackend();  // throws std::system_error
+  ~EpollBackend() override;
 
   void park(std::chrono::steady_clock::time_point deadline) override;
   void unpark() noexcept override;
   void poll() override;
 
-  // add_waiter: owner; queues `op` (fd, events set) until readiness. Returns 0, or -errno when the
-  // fd cannot be armed (EPERM: a regular file or directory, which epoll does not support).
-  int add_waiter(IoOp& op);
+  // add_waiter: owner; queues `w` until readiness (its op's pending counts the list's reference).
+  // Returns 0, or -errno when the fd cannot be armed (EPERM: a regular file or directory, which
+  // epoll does not support); the waiter is then not linked and its op does not point at it.
+  int add_waiter(EpollWaiter& w);
   void count_pool_op() noexcept { bump(pool_ops_); }
   // stats: the counters; any thread (relaxed loads of owner-written counters).
   EpollStats stats() const noexcept;
@@ -76,15 +86,15 @@ class EpollDriver final : public IoBackend {
 
  private:
   struct FdState {
-    IoOp* head = nullptr;
-    IoOp* tail = nullptr;
+    EpollWaiter* head = nullptr;
+    EpollWaiter* tail = nullptr;
     bool registered = false;  // we added it: try MOD first (a hint only: see fd reuse)
   };
   FdState& state(int fd);
   int arm(int fd, FdState& st);
-  void unlink(FdState& st, IoOp& op) noexcept;
-  // complete: unlinks a waiter, gives it `res` and drops `refs` of its references.
-  void complete(FdState& st, IoOp& op, int res, int refs) noexcept;
+  void unlink(FdState& st, EpollWaiter& w) noexcept;
+  // complete: unlinks a waiter, gives its op `res` and drops `refs` of the op's references.
+  void complete(FdState& st, EpollWaiter& w, int res, int refs) noexcept;
   void dispatch(int timeout_ms, const timespec* timeout);
 
   int epfd_ = -1;
@@ -98,30 +108,39 @@ class EpollDriver final : public IoBackend {
 };
 
 // current_epoll: the epoll backend of the worker running the calling fiber, nullptr elsewhere.
-inline EpollDriver* current_epoll() noexcept {
+inline EpollBackend* current_epoll() noexcept {
   sched::Driver* d = sched::current_driver();
-  return d && d->kind() == &kEpollKind ? static_cast<EpollDriver*>(d) : nullptr;
+  return d && d->kind() == &kEpollKind ? static_cast<EpollBackend*>(d) : nullptr;
 }
 
 // PoolJob: one operation on the blocking pool; holds one reference to `op` until it returned.
 struct PoolJob final : sched::BlockingJob {
   IoOp* op = nullptr;
-  const io_uring_sqe* sqe = nullptr;
+  const OpDesc* desc = nullptr;
   void run() noexcept override;
 };
 
-// pool_submit: runs `sqe` for `op` (op.pending becomes 1, the job's reference) on the calling
-// fiber's scheduler's blocking pool; `op` and `job` must live until the job released `op`. False
-// outside a scheduler.
-bool pool_submit(EpollDriver& ep, IoOp& op, PoolJob& job, const io_uring_sqe& sqe);
+// pool_submit: runs `desc` for `op` (op.pending becomes 1, the job's reference) on the calling
+// fiber's scheduler's blocking pool; `op`, `desc` and `job` must live until the job released `op`.
+// False outside a scheduler.
+bool pool_submit(EpollBackend& ep, IoOp& op, PoolJob& job, const OpDesc& desc);
+
+// Readiness: what a non-blocking attempt that got EAGAIN waits for: an fd and events, or
+// kDontWait (the caller asked for EAGAIN itself, e.g. MSG_DONTWAIT), or kOnPool (it would block
+// on a file: the blocking pool runs it).
+struct Readiness {
+  static constexpr int kDontWait = -1, kOnPool = -2;
+  int fd = kDontWait;
+  std::uint32_t events = 0;
+};
 
 // epoll_attempt: one non-blocking try of a readiness-based operation (read, write, recv, send,
-// ...). Returns the result, or -EAGAIN with what to wait for: wait_fd >= 0 (an fd and events),
-// -1 (do not wait: the caller asked for EAGAIN), -2 (it would block on a file: the pool).
-int epoll_attempt(const io_uring_sqe& sqe, int& wait_fd, std::uint32_t& wait_events);
+// ...). Returns the result, or -EAGAIN with what to wait for in `wait`.
+int epoll_attempt(const OpDesc& desc, Readiness& wait);
 
-// epoll_execute: runs the operation `sqe` describes to its final result, on the calling fiber's
-// epoll backend(s) and blocking pool; `deadline` as for every op (time_point::max(): none).
-Result<int> epoll_execute(const io_uring_sqe& sqe, std::chrono::steady_clock::time_point deadline, sched::Task* self);
+// epoll_run: runs `sub` to its final results (in each op's res, timed_out and cancel_sent, as the
+// ring leaves them) in the calling fiber: each operation in turn, a soft chain stopping at the
+// first failure or short transfer (the rest get -ECANCELED), the deadline timing the last one.
+void epoll_run(const Submission& sub);
 
 }  // namespace weft::io

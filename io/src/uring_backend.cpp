@@ -1,4 +1,8 @@
-#include "uring_driver.hpp"
+// uring_backend.cpp: the io_uring backend (protocol in uring_backend.hpp).
+#include "uring_backend.hpp"
+
+
+#include <weft/sched/timespec.hpp>
 
 #include <algorithm>
 #include <cerrno>
@@ -10,33 +14,13 @@
 namespace weft::io {
 namespace {
 
-__kernel_timespec to_timespec(std::chrono::nanoseconds ns) {
-  if (ns < ns.zero()) ns = ns.zero();
-  return __kernel_timespec{static_cast<long long>(ns.count() / 1'000'000'000),
-                           static_cast<long long>(ns.count() % 1'000'000'000)};
-}
-
-// names_fd: whether `s` runs on `fd` (its file, or splice's and tee's input); socket()'s fd field
-// is its domain, and nop and timeouts have no file.
-bool names_fd(const io_uring_sqe& s, int fd) {
-  switch (s.opcode) {
-    case IORING_OP_SOCKET:
-    case IORING_OP_NOP:
-    case IORING_OP_TIMEOUT:
-    case IORING_OP_LINK_TIMEOUT: return false;
-    case IORING_OP_SPLICE:
-    case IORING_OP_TEE: return s.fd == fd || s.splice_fd_in == fd;
-    default: return s.fd == fd;
-  }
-}
-
 // msg_ring_works: whether this kernel runs IORING_OP_MSG_RING (5.18+; a ring restricted with
 // IORING_REGISTER_RESTRICTIONS refuses it): one message from `ring` to itself, on the fresh ring
 // (nothing else is in flight on it, so every CQE seen here is the probe's).
 bool msg_ring_works(io_uring& ring) {
   constexpr std::uint64_t kProbe = 4;  // the sender's CQE; never an op address (0 | tag 4)
   io_uring_sqe* s = io_uring_get_sqe(&ring);
-  io_uring_prep_msg_ring(s, ring.ring_fd, 0, UringDriver::kWakeMsg, 0);
+  io_uring_prep_msg_ring(s, ring.ring_fd, 0, UringBackend::kWakeMsg, 0);
   io_uring_sqe_set_data64(s, kProbe);
   if (io_uring_submit(&ring) != 1) return false;
   for (;;) {
@@ -51,12 +35,12 @@ bool msg_ring_works(io_uring& ring) {
 
 }  // namespace
 
-UringDriver* owned_ring() noexcept {
+UringBackend* owned_ring() noexcept {
   IoBackend* b = owned_backend();
-  return b && b->kind() == &kUringKind ? static_cast<UringDriver*>(b) : nullptr;
+  return b && b->kind() == &kUringKind ? static_cast<UringBackend*>(b) : nullptr;
 }
 
-UringDriver::UringDriver(const UringOptions& options) : IoBackend(&kUringKind) {
+UringBackend::UringBackend(const UringOptions& options) : IoBackend(&kUringKind) {
   // Strongest first: one submitter thread (SINGLE_ISSUER), completions processed only when this
   // thread asks (DEFER_TASKRUN, no interrupting task work), no IPIs (COOP_TASKRUN).
   static constexpr unsigned kFlagSets[] = {
@@ -88,104 +72,103 @@ UringDriver::UringDriver(const UringOptions& options) : IoBackend(&kUringKind) {
   }
 }
 
-UringDriver::~UringDriver() { io_uring_queue_exit(&ring_); }
+UringBackend::~UringBackend() { io_uring_queue_exit(&ring_); }
 
-void UringDriver::reserve(unsigned n) {
+void UringBackend::make_room(unsigned n) {
   while (io_uring_sq_space_left(&ring_) < n) enter(false, nullptr);
 }
 
-void UringDriver::defer(Deferred& d) noexcept {
-  for (IoOp& op : d.ops) op.deferred = &d;
-  d.next = nullptr;
-  (deferred_tail_ ? deferred_tail_->next : deferred_head_) = &d;
-  deferred_tail_ = &d;
-  bump(waited_, d.ops.size());
+void UringBackend::defer(UringUnit& unit) noexcept {
+  for (IoOp& op : unit.sub->ops) op.backend_state = &unit;  // a cancel finds the unit through its op
+  (deferred_tail_ ? deferred_tail_->next : deferred_head_) = &unit;
+  deferred_tail_ = &unit;
+  bump(waited_, unit.sub->ops.size());
 }
 
-void UringDriver::admit_deferred() {
+void UringBackend::admit_deferred() {
   if (admitting_) return;
   admitting_ = true;
-  while (Deferred* d = deferred_head_) {
-    if (in_flight() + d->slots > max_in_flight_ && in_flight() != 0) break;
-    deferred_head_ = d->next;
+  while (UringUnit* u = deferred_head_) {
+    const unsigned slots = static_cast<unsigned>(u->sub->ops.size()) + u->sub->timed();
+    if (in_flight() + slots > max_in_flight_ && in_flight() != 0) break;
+    deferred_head_ = u->next;
     if (!deferred_head_) deferred_tail_ = nullptr;
-    for (IoOp& op : d->ops) op.deferred = nullptr;  // from now on a cancel is an ASYNC_CANCEL
-    reserve(d->slots);  // all at once: a chain must not be split by a submit
-    for (unsigned i = 0; i < d->slots; ++i) *sqe() = d->sqes[i];
-    note_queued(d->slots);
+    for (IoOp& op : u->sub->ops) op.backend_state = nullptr;  // from now on a cancel is an ASYNC_CANCEL
+    write_sqes(*u);
   }
   admitting_ = false;
 }
 
-void UringDriver::cancel_deferred(Deferred& d, int closed_fd) noexcept {
-  Deferred** p = &deferred_head_;
-  Deferred* prev = nullptr;
-  while (*p != &d) {
+void UringBackend::cancel_deferred(UringUnit& unit, int closed_fd) noexcept {
+  UringUnit** p = &deferred_head_;
+  UringUnit* prev = nullptr;
+  while (*p != &unit) {
     prev = *p;
     p = &(*p)->next;
   }
-  *p = d.next;
-  if (deferred_tail_ == &d) deferred_tail_ = prev;
+  *p = unit.next;
+  if (deferred_tail_ == &unit) deferred_tail_ = prev;
   // Each op drops the references of its SQEs that will now never exist. The unit lives on the
   // fiber's stack, and a close holds no reference of its own (a cancel request does): the fiber
-  // may leave once the last op is released, so the unit is read into locals first and that
+  // may leave once the last op is released, so the submission is read into locals first and that
   // release is the last touch.
-  const std::span<IoOp> ops = d.ops;
-  const io_uring_sqe* const sqes = d.sqes;
-  const IoOp* const timed = d.timed;
+  const Submission& sub = *unit.sub;
+  const std::span<const OpDesc> descs = sub.descs;
+  const std::span<IoOp> ops = sub.ops;
+  const bool timed = sub.timed();
   for (std::size_t i = 0; i < ops.size(); ++i) {
     IoOp& op = ops[i];
-    op.deferred = nullptr;
-    op.res = closed_fd >= 0 && names_fd(sqes[i], closed_fd) ? -EBADF : -ECANCELED;
-    release_refs(op, &op == timed ? 2 : 1);
+    op.backend_state = nullptr;
+    op.res = names_fd(descs[i], closed_fd) ? -EBADF : -ECANCELED;
+    release_refs(op, timed && i + 1 == ops.size() ? 2 : 1);
   }
 }
 
-void UringDriver::close_local(int fd) {
-  for (Deferred* d = deferred_head_; d;) {
-    Deferred* next = d->next;  // read first: a completed unit may be gone at once
-    const std::span<const io_uring_sqe> sqes(d->sqes, d->ops.size());
-    if (std::any_of(sqes.begin(), sqes.end(), [fd](const io_uring_sqe& s) { return names_fd(s, fd); })) {
-      cancel_deferred(*d, fd);
+void UringBackend::close_local(int fd) {
+  for (UringUnit* u = deferred_head_; u;) {
+    UringUnit* next = u->next;  // read first: a completed unit may be gone at once
+    const std::span<const OpDesc> descs = u->sub->descs;
+    if (std::any_of(descs.begin(), descs.end(), [fd](const OpDesc& d) { return names_fd(d, fd); })) {
+      cancel_deferred(*u, fd);
     }
-    d = next;
+    u = next;
   }
   if (in_flight() == 0) return;
   reserve(1);
-  io_uring_sqe* s = sqe();
+  io_uring_sqe* s = io_uring_get_sqe(&ring_);
   io_uring_prep_cancel_fd(s, fd, IORING_ASYNC_CANCEL_ALL);
   io_uring_sqe_set_data64(s, kCloseCancel);
   s->flags |= IOSQE_CQE_SKIP_SUCCESS;  // its result does not matter (ENOENT: nothing was left)
   submit_now();
 }
 
-void UringDriver::submit_now() {
+void UringBackend::submit_now() {
   do {
     enter(false, nullptr);
   } while (io_uring_sq_ready(&ring_) > 0);  // EBUSY submitted nothing; admitted units queued more
 }
 
-void UringDriver::cancel_local(IoOp& op) {
-  if (op.deferred) {  // still waiting for room: it never reaches the kernel
-    cancel_deferred(*op.deferred);
+void UringBackend::cancel_local(IoOp& op) {
+  if (op.backend_state) {  // still waiting for room: it never reaches the kernel
+    cancel_deferred(*static_cast<UringUnit*>(op.backend_state));
     return release_refs(op, 1);  // the cancel request's reference
   }
   reserve(1);
-  io_uring_sqe* s = sqe();
+  io_uring_sqe* s = io_uring_get_sqe(&ring_);
   io_uring_prep_cancel64(s, reinterpret_cast<std::uint64_t>(&op) | kTagMain, 0);
   io_uring_sqe_set_data64(s, reinterpret_cast<std::uint64_t>(&op) | kTagCancel);
-  note_queued(1);
+  add_in_flight(1);
 }
 
-void UringDriver::arm_wake_read() {
+void UringBackend::arm_wake_read() {
   reserve(1);
-  io_uring_sqe* s = sqe();
+  io_uring_sqe* s = io_uring_get_sqe(&ring_);
   io_uring_prep_read(s, wake_.fd(), &wake_buf_, sizeof wake_buf_, 0);
   io_uring_sqe_set_data64(s, kWakeRead);
   wake_armed_ = true;
 }
 
-void UringDriver::enter(bool wait, const __kernel_timespec* timeout) {
+void UringBackend::enter(bool wait, const __kernel_timespec* timeout) {
   const unsigned queued = io_uring_sq_ready(&ring_);
   int rc;
   if (!wait) {
@@ -211,7 +194,7 @@ void UringDriver::enter(bool wait, const __kernel_timespec* timeout) {
   if (deferred_head_) admit_deferred();
 }
 
-void UringDriver::reap() {
+void UringBackend::reap() {
   io_uring_cqe* cqe = nullptr;
   unsigned head = 0, n = 0;
   io_uring_for_each_cqe(&ring_, head, cqe) {
@@ -225,7 +208,7 @@ void UringDriver::reap() {
     if ((data & kTagMask) == kTagWakeFailed) {
       // Our MSG_RING to that ring failed (an error CQE, e.g. its ring went away): the eventfd
       // then. Rings live as long as their Scheduler, and so does every ring that wakes them.
-      reinterpret_cast<UringDriver*>(data & ~kTagMask)->wake_.notify();
+      reinterpret_cast<UringBackend*>(data & ~kTagMask)->wake_.notify();
       continue;
     }
     add_in_flight(-1);
@@ -246,7 +229,7 @@ void UringDriver::reap() {
   bump(reaped_, n);
 }
 
-void UringDriver::park(std::chrono::steady_clock::time_point deadline) {
+void UringBackend::park(std::chrono::steady_clock::time_point deadline) {
   // A request carried out here may have woken a task onto this worker (a closer that waited for
   // this ring, the ops of a deferred unit): submit and reap, but do not sleep.
   if (drain_posted()) return enter(false, nullptr);
@@ -254,20 +237,20 @@ void UringDriver::park(std::chrono::steady_clock::time_point deadline) {
   if (deadline == std::chrono::steady_clock::time_point::max()) {
     enter(true, nullptr);
   } else {
-    const __kernel_timespec ts = to_timespec(deadline - std::chrono::steady_clock::now());
+    const auto ts = sched::timespec_until<__kernel_timespec>(deadline);
     enter(true, &ts);
   }
 }
 
-void UringDriver::unpark() noexcept {
+void UringBackend::unpark() noexcept {
   if (msg_ring_) {
-    UringDriver* from = owned_ring();
+    UringBackend* from = owned_ring();
     if (from && from->msg_ring_ && from->send_wake(*this)) return;
   }
   wake_.notify();
 }
 
-bool UringDriver::send_wake(UringDriver& target) noexcept {
+bool UringBackend::send_wake(UringBackend& target) noexcept {
   io_uring_sqe* s = io_uring_get_sqe(&ring_);
   if (!s) return false;  // SQ full (rare): making room would mean reaping, maybe inside reap()
   io_uring_prep_msg_ring(s, target.ring_fd(), 0, kWakeMsg, 0);
@@ -282,14 +265,14 @@ bool UringDriver::send_wake(UringDriver& target) noexcept {
   return true;
 }
 
-void UringDriver::poll() {
+void UringBackend::poll() {
   drain_posted();
   // Completions of a DEFER_TASKRUN ring only arrive through io_uring_enter: enter when something
   // was queued this tick, or something other than the wake-up read is in flight.
   if (in_flight() > 0 || io_uring_cq_ready(&ring_) > 0) enter(false, nullptr);
 }
 
-UringStats UringDriver::stats() const noexcept {
+UringStats UringBackend::stats() const noexcept {
   return UringStats{.enters = enters_.load(std::memory_order_relaxed),
                     .sqes_submitted = submitted_.load(std::memory_order_relaxed),
                     .cqes_reaped = reaped_.load(std::memory_order_relaxed),
@@ -300,23 +283,23 @@ UringStats UringDriver::stats() const noexcept {
                     .msg_ring_wakeups = msg_ring_};
 }
 
-sched::IoCounters UringDriver::io_counters() const noexcept {
+sched::IoCounters UringBackend::io_counters() const noexcept {
   const UringStats s = stats();
   return sched::IoCounters{.sqes_submitted = s.sqes_submitted, .uring_enters = s.enters, .cqes_reaped = s.cqes_reaped,
                            .cq_overflows = s.cq_overflows};
 }
 
 std::unique_ptr<sched::Driver> make_uring_driver(const UringOptions& options) {
-  return std::make_unique<UringDriver>(options);
+  return std::make_unique<UringBackend>(options);
 }
 
 UringStats current_uring_stats() noexcept {
-  UringDriver* d = current_uring();
+  UringBackend* d = current_uring();
   return d ? d->stats() : UringStats{};
 }
 
 UringStats uring_stats(const sched::Driver& driver) noexcept {
-  return driver.kind() == &kUringKind ? static_cast<const UringDriver&>(driver).stats() : UringStats{};
+  return driver.kind() == &kUringKind ? static_cast<const UringBackend&>(driver).stats() : UringStats{};
 }
 
 }  // namespace weft::io
