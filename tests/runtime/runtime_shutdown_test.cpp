@@ -16,6 +16,19 @@ using namespace std::chrono_literals;
 
 class RuntimeShutdown : public test::WorkerCountTest {};
 
+// ignores_cancellation: a task body that parks once (so the shutdown's cancel pass knows it), sets
+// `parked`, then yields without a cancellation point until `release` (bounded: 30 s), and sets
+// `ended`.
+auto ignores_cancellation(std::atomic<bool>& parked, std::atomic<bool>& release, std::atomic<bool>& ended) {
+  return [&parked, &release, &ended] {
+    (void)sleep_for(1ms);
+    parked.store(true);
+    const auto bound = std::chrono::steady_clock::now() + 30s;
+    while (!release.load() && std::chrono::steady_clock::now() < bound) this_fiber::yield();
+    ended.store(true);
+  };
+}
+
 TEST_P(RuntimeShutdown, CancelsParkedFibers) {
   const int n = static_cast<int>(test::scaled(5000));
   std::atomic<int> cancelled{0};
@@ -121,13 +134,7 @@ TEST_P(RuntimeShutdown, DeadlineShutdownCompletesWhenTasksCooperate) {
 TEST_P(RuntimeShutdown, DeadlineShutdownReportsAStubbornTask) {
   Runtime rt{config()};
   std::atomic<bool> release{false}, parked_once{false}, ended{false};
-  auto h = rt.spawn(SpawnOptions{.name = "stubborn"}, [&] {
-    (void)sleep_for(1ms);
-    parked_once.store(true);
-    const auto bound = std::chrono::steady_clock::now() + 30s;
-    while (!release.load() && std::chrono::steady_clock::now() < bound) this_fiber::yield();
-    ended.store(true);
-  });
+  auto h = rt.spawn(SpawnOptions{.name = "stubborn"}, ignores_cancellation(parked_once, release, ended));
   const FiberId id = h.id();
   h.detach();
   ASSERT_TRUE(test::eventually([&] { return parked_once.load(); }));
@@ -193,13 +200,7 @@ TEST_P(RuntimeShutdown, DestructorReportsWhatOutlivesTheTimeoutThenWaits) {
       release.store(true);
     };
     Runtime rt{cfg};
-    auto h = rt.spawn(SpawnOptions{.name = "stubborn"}, [&] {
-      (void)sleep_for(1ms);
-      parked.store(true);
-      const auto bound = std::chrono::steady_clock::now() + 30s;
-      while (!release.load() && std::chrono::steady_clock::now() < bound) this_fiber::yield();
-      ended.store(true);
-    });
+    auto h = rt.spawn(SpawnOptions{.name = "stubborn"}, ignores_cancellation(parked, release, ended));
     id = h.id();
     h.detach();
     ASSERT_TRUE(test::eventually([&] { return parked.load(); }));
